@@ -1,0 +1,263 @@
+"""Package-index client: PEP 691 JSON simple API (PEP 503 HTML fallback), PEP 700 fields.
+
+Responses are kept in an on-disk HTTP cache (cachecontrol): a page still fresh
+makes no request, a stale one is revalidated with its ETag, and when the index
+cannot be reached (or ``offline`` is set) the cached page is used and said so.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin
+
+import requests
+from cachecontrol import CacheControlAdapter
+from cachecontrol.caches import SeparateBodyFileCache
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+FOREVER = "max-age=315360000"  # "any cached copy will do", used when offline
+logging.getLogger("cachecontrol").setLevel(logging.ERROR)  # its own warnings are ours to report
+
+
+class IndexFailure(Exception):
+    """The index could not answer (and no cache could stand in); message ready to print."""
+
+
+@dataclass(frozen=True)
+class File:
+    filename: str
+    url: str
+    requires_python: SpecifierSet | None
+    yanked: bool | str
+    upload_time: datetime | None
+    sha256: str | None = None
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.filename.endswith(".whl")
+
+
+@dataclass(frozen=True)
+class Release:
+    version: Version
+    files: tuple[File, ...]
+
+    @property
+    def yanked(self) -> bool:
+        """PEP 592: a release is yanked when all its files are."""
+        return all(f.yanked is not False for f in self.files)
+
+    @property
+    def requires_python(self) -> SpecifierSet | None:
+        specs = [f.requires_python for f in self.files if f.requires_python is not None]
+        return specs[0] if specs else None
+
+    @property
+    def upload_time(self) -> datetime | None:
+        times = [f.upload_time for f in self.files if f.upload_time]
+        return min(times) if times else None
+
+    def admits(self, python: str) -> bool:
+        """Whether this release's requires-python allows Python ``X.Y``."""
+        spec = self.requires_python
+        return (
+            spec is None
+            or spec.contains(f"{python}.0", prereleases=True)
+            or spec.contains(f"{python}.99", prereleases=True)
+        )
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    releases: tuple[Release, ...]  # ascending by version
+    from_cache: bool = False  # True when served from the cache because the index was not reached
+
+    def release(self, version: str | Version) -> Release | None:
+        wanted = Version(str(version))
+        return next((r for r in self.releases if r.version == wanted), None)
+
+
+def default_cache_dir() -> Path:
+    if os.environ.get("COMPAT_CACHE_DIR"):
+        return Path(os.environ["COMPAT_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "nox-compat"
+
+
+class IndexClient:
+    """Reads project pages from one simple index, through an on-disk HTTP cache."""
+
+    def __init__(
+        self,
+        index_url: str,
+        *,
+        cache_dir: Path | None = None,
+        offline: bool = False,
+        timeout: float = 30.0,
+    ) -> None:
+        self.index_url = index_url.rstrip("/") + "/"
+        self.offline = offline
+        self.timeout = timeout
+        self.cache_dir = cache_dir or default_cache_dir()
+        self.adapter = CacheControlAdapter(
+            cache=SeparateBodyFileCache(str(self.cache_dir / "http")), max_retries=2
+        )
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = "nox-compat"
+        self.session.mount("http://", self.adapter)
+        self.session.mount("https://", self.adapter)
+
+    def project(self, name: str) -> Project:
+        url = urljoin(self.index_url, canonicalize_name(name) + "/")
+        response, from_cache = self._get(url, name)
+        if "json" in response.headers.get("Content-Type", ""):
+            files = _files_from_json(response.json(), url)
+        else:
+            files = _files_from_html(response.text, url)
+        return Project(name, _group(files, name), from_cache)
+
+    def projects(self, names: list[str]) -> dict[str, Project]:
+        """Several projects, fetched concurrently; raises the first error."""
+        unique = list(dict.fromkeys(names))
+        with ThreadPoolExecutor(max_workers=min(8, len(unique) or 1)) as pool:
+            return dict(zip(unique, pool.map(self.project, unique), strict=True))
+
+    def download(self, file: File, dest: Path) -> Path:
+        """Download one distribution file into ``dest`` (kept; not re-downloaded)."""
+        target = dest / file.filename
+        if not target.exists():
+            dest.mkdir(parents=True, exist_ok=True)
+            response = requests.get(file.url, timeout=self.timeout * 4)
+            response.raise_for_status()
+            tmp = target.with_suffix(".part")
+            tmp.write_bytes(response.content)
+            tmp.replace(target)
+        return target
+
+    def _get(self, url: str, name: str) -> tuple[requests.Response, bool]:
+        headers = {"Accept": ACCEPT}
+        if not self.offline:
+            try:
+                response = self.session.get(url, headers=headers, timeout=self.timeout)
+            except requests.RequestException as exc:
+                reason = f"cannot reach {self.index_url} ({type(exc).__name__})"
+            else:
+                if response.status_code == 404:
+                    raise IndexFailure(f"package {name!r} not found on the index {self.index_url}")
+                if response.ok:
+                    return response, False
+                reason = f"{self.index_url} answered {response.status_code} for {name!r}"
+        else:
+            reason = "offline"
+        cached = self._cached(url, headers)
+        if cached is None:
+            raise IndexFailure(
+                f"{reason}, and no cached copy of {name!r} in {self.cache_dir} "
+                "(run once with the index reachable to fill the cache)"
+            )
+        print(f"compat: {reason}; using the cached index page of {name!r}", file=sys.stderr)
+        return cached, True
+
+    def _cached(self, url: str, headers: dict[str, str]) -> requests.Response | None:
+        request = requests.Request("GET", url, headers={**headers, "Cache-Control": FOREVER})
+        prepared = self.session.prepare_request(request)
+        raw = self.adapter.controller.cached_request(prepared)
+        return self.adapter.build_response(prepared, raw, from_cache=True) if raw else None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _specifier(value: str | None) -> SpecifierSet | None:
+    if not value:
+        return None
+    try:
+        return SpecifierSet(value)
+    except InvalidSpecifier:
+        return None  # broken metadata on the index: treat as unconstrained
+
+
+def _files_from_json(data: dict, base: str) -> list[File]:
+    return [
+        File(
+            filename=item["filename"],
+            url=urljoin(base, item["url"]),
+            requires_python=_specifier(item.get("requires-python")),
+            yanked=item.get("yanked", False) or False,
+            upload_time=_parse_time(item.get("upload-time")),
+            sha256=item.get("hashes", {}).get("sha256"),
+        )
+        for item in data.get("files", [])
+    ]
+
+
+class _Anchors(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.anchors: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self.anchors.append(dict(attrs))
+
+
+def _files_from_html(text: str, base: str) -> list[File]:
+    parser = _Anchors()
+    parser.feed(text)
+    files = []
+    for attrs in parser.anchors:
+        href = attrs.get("href") or ""
+        url, _, fragment = urljoin(base, href).partition("#")
+        yanked = attrs.get("data-yanked")
+        files.append(
+            File(
+                filename=url.rsplit("/", 1)[-1],
+                url=url,
+                requires_python=_specifier(attrs.get("data-requires-python")),
+                yanked=False if yanked is None else (yanked or True),
+                upload_time=None,
+                sha256=fragment.removeprefix("sha256=") if fragment.startswith("sha256=") else None,
+            )
+        )
+    return files
+
+
+def _version_of(filename: str, project: str) -> Version | None:
+    try:
+        if filename.endswith(".whl"):
+            name, version, *_ = parse_wheel_filename(filename)
+        else:
+            name, version = parse_sdist_filename(filename)
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
+    return version if name == canonicalize_name(project) else None
+
+
+def _group(files: list[File], project: str) -> tuple[Release, ...]:
+    by_version: dict[Version, list[File]] = {}
+    for file in files:
+        version = _version_of(file.filename, project)
+        if version is not None:
+            by_version.setdefault(version, []).append(file)
+    return tuple(Release(v, tuple(fs)) for v, fs in sorted(by_version.items()))

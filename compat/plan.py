@@ -1,0 +1,112 @@
+"""Matrix + index → the ordered cells to test, with stable names."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from compat.index import IndexClient, Project
+from compat.matrix import Integration, Matrix
+from compat.policy import PolicyError, select
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One integration × version × Python to test."""
+
+    integration: str
+    label: str
+    package: str
+    version: str
+    python: str
+    requirements: tuple[str, ...]
+    why: str
+    applicable: bool = True  # False: the release's requires-python excludes this Python
+    select: str = ""
+    tests: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The nox session name without the Python suffix: ``compat-crewai-min``."""
+        return f"compat-{self.integration}-{self.label}"
+
+    @property
+    def session(self) -> str:
+        """The full nox session name: ``compat-crewai-min-3.12``."""
+        return f"{self.name}-{self.python}"
+
+    @property
+    def resolution(self) -> str:
+        """uv's resolution strategy: the minimum cell also takes the lowest direct deps."""
+        return "lowest-direct" if self.label == "min" else "highest"
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.update(session=self.session, name=self.name, resolution=self.resolution)
+        data["requirements"] = list(self.requirements)
+        data["tests"] = list(self.tests)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Cell:
+        fields = cls.__dataclass_fields__
+        values = {k: v for k, v in data.items() if k in fields}
+        values["requirements"] = tuple(values.get("requirements", ()))
+        values["tests"] = tuple(values.get("tests", ()))
+        return cls(**values)
+
+
+@dataclass
+class Plan:
+    matrix: Matrix
+    cells: list[Cell]
+    projects: dict[str, Project] = field(default_factory=dict)
+
+    def latest(self, integration: Integration) -> str | None:
+        """The newest final release on the index (tested or not)."""
+        project = self.projects.get(integration.package)
+        finals = [r for r in project.releases if not r.yanked and not r.version.is_prerelease]
+        return str(finals[-1].version) if finals else None
+
+    def sessions(self) -> dict[str, list[Cell]]:
+        """Cells grouped by nox session name (without Python suffix), in plan order."""
+        grouped: dict[str, list[Cell]] = {}
+        for cell in self.cells:
+            grouped.setdefault(cell.name, []).append(cell)
+        return grouped
+
+
+def make_plan(matrix: Matrix, client: IndexClient) -> Plan:
+    """Resolve every integration of ``matrix`` against the index (concurrently)."""
+    projects = client.projects([i.package for i in matrix.integrations])
+    cells: list[Cell] = []
+    for integ in matrix.integrations:
+        project = projects[integ.package]
+        try:
+            picks = select(
+                project.releases,
+                minimum=integ.min,
+                policy=matrix.settings.policy,
+                exclude=integ.versions,
+                prereleases=matrix.settings.prereleases,
+            )
+        except PolicyError as exc:
+            raise PolicyError(f"{matrix.source.name}: integrations.{integ.name}: {exc}") from None
+        for pick in picks:
+            release = project.release(pick.version)
+            why = pick.why + (f" ({integ.min_source})" if pick.label == "min" else "")
+            for python in integ.python:
+                cells.append(
+                    Cell(
+                        integration=integ.name,
+                        label=pick.label,
+                        package=integ.package,
+                        version=str(pick.version),
+                        python=python,
+                        requirements=tuple(integ.requirements(str(pick.version))),
+                        why=why,
+                        applicable=release.admits(python),
+                        select=integ.select,
+                        tests=integ.tests,
+                    )
+                )
+    return Plan(matrix, cells, projects)
