@@ -96,7 +96,7 @@ def select(
         raise PolicyError(f"no usable final release at or above the minimum {minimum}")
     latest = finals[-1]
     min_why = "declared minimum" + (" (yanked on the index)" if known[min_version].yanked else "")
-    picks = [Pick("min", min_version, min_why)]
+    picks = [Pick("min", known[min_version].version, min_why)]
 
     for key, why in _series(finals, policy):
         newest = max(v for v in finals if series_key(v) == key)

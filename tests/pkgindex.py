@@ -312,7 +312,7 @@ class IndexServer:
         self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.index = self
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="pkgindex", daemon=True
+            target=self._httpd.serve_forever, args=(0.05,), name="pkgindex", daemon=True
         )
         self._thread.start()
         return self
