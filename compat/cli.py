@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from compat import matrix as matrix_mod
 from compat.index import IndexClient, IndexFailure
-from compat.matrix import ConfigError, Matrix
+from compat.matrix import ConfigError
 from compat.plan import Plan, make_plan
 from compat.policy import PolicyError
 

@@ -272,7 +272,9 @@ class _Loader:
             install_project=self.get(table, at, "install-project", bool, True),
             results_dir=self.get(table, at, "results-dir", str, Settings.results_dir),
             docs=self.get(table, at, "docs", str, Settings.docs),
-            index_url=(self.get(table, at, "index-url", str, None) or default_index_url()).rstrip("/"),
+            index_url=(self.get(table, at, "index-url", str, None) or default_index_url()).rstrip(
+                "/"
+            ),
             prereleases=self.get(table, at, "prereleases", bool, False),
             timeout=float(timeout),
             policy=policy,

@@ -17,3 +17,12 @@ def index_server(tmp_path: Path) -> Iterator[IndexServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
+    """No test reads the user's cache, index settings or downloads interpreters."""
+    monkeypatch.setenv("COMPAT_CACHE_DIR", str(tmp_path_factory.mktemp("compat-cache")))
+    monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+    for var in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL", "GITHUB_TOKEN", "GH_TOKEN"):
+        monkeypatch.delenv(var, raising=False)

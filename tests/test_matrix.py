@@ -135,26 +135,80 @@ def test_no_minimum_anywhere(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (BASE + 'mni = "1"\n', r"compat.toml:5: integrations.acme.mni: unknown key \(did you mean 'min'\?\)"),
-        ("[setings]\n" + BASE, r"compat.toml:1: setings: unknown key \(did you mean 'settings'\?\)"),
-        ("[settings]\npython = \"3.12\"\n" + BASE, r"compat.toml:2: settings.python: expected a list, got '3.12'"),
-        ("[settings]\npython = [\"3\"]\n" + BASE, r"compat.toml:2: settings.python: expected a Python version like '3.12', got '3'"),
-        ("[settings]\ntimeout = \"10\"\n" + BASE, r"settings.timeout: expected an integer or a number, got '10' \(a string\)"),
-        ("[settings]\ntimeout = -1\n" + BASE, r"compat.toml:2: settings.timeout: expected a positive number"),
-        ("[settings]\nprereleases = 1\n" + BASE, r"settings.prereleases: expected true or false, got 1"),
-        ("[settings]\ninstall-project = \"yes\"\n" + BASE, r"settings.install-project: expected true or false"),
-        ("[settings.policy]\nmajors = 0\n" + BASE, r"compat.toml:2: settings.policy.majors: expected a positive integer, got 0"),
-        ("[settings.policy]\nmajor = 1\n" + BASE, r"settings.policy.major: unknown key \(did you mean 'majors'\?\)"),
-        ("[settings]\ntest-requires = [\"pytest>>8\"]\n" + BASE, r"settings.test-requires: invalid requirement 'pytest>>8'"),
-        (BASE + 'versions = "!=1.3.x"\n', r"compat.toml:5: integrations.acme.versions: invalid version specifier '!=1.3.x'"),
-        (BASE.replace('"1.0.0"', '"one"'), r"compat.toml:4: integrations.acme.min: not a valid version: 'one'"),
-        ('[integrations.Acme]\npackage = "a"\nmin = "1"\n', r"compat.toml:1: integrations.Acme: integration names must be lowercase identifiers"),
-        ('[integrations."a b"]\npackage = "a"\nmin = "1"\n', r"integrations.a b: integration names must be"),
+        (
+            BASE + 'mni = "1"\n',
+            r"compat.toml:5: integrations.acme.mni: unknown key \(did you mean 'min'\?\)",
+        ),
+        (
+            "[setings]\n" + BASE,
+            r"compat.toml:1: setings: unknown key \(did you mean 'settings'\?\)",
+        ),
+        (
+            '[settings]\npython = "3.12"\n' + BASE,
+            r"compat.toml:2: settings.python: expected a list, got '3.12'",
+        ),
+        (
+            '[settings]\npython = ["3"]\n' + BASE,
+            r"compat.toml:2: settings.python: expected a Python version like '3.12', got '3'",
+        ),
+        (
+            '[settings]\ntimeout = "10"\n' + BASE,
+            r"settings.timeout: expected an integer or a number, got '10' \(a string\)",
+        ),
+        (
+            "[settings]\ntimeout = -1\n" + BASE,
+            r"compat.toml:2: settings.timeout: expected a positive number",
+        ),
+        (
+            "[settings]\nprereleases = 1\n" + BASE,
+            r"settings.prereleases: expected true or false, got 1",
+        ),
+        (
+            '[settings]\ninstall-project = "yes"\n' + BASE,
+            r"settings.install-project: expected true or false",
+        ),
+        (
+            "[settings.policy]\nmajors = 0\n" + BASE,
+            r"compat.toml:2: settings.policy.majors: expected a positive integer, got 0",
+        ),
+        (
+            "[settings.policy]\nmajor = 1\n" + BASE,
+            r"settings.policy.major: unknown key \(did you mean 'majors'\?\)",
+        ),
+        (
+            '[settings]\ntest-requires = ["pytest>>8"]\n' + BASE,
+            r"settings.test-requires: invalid requirement 'pytest>>8'",
+        ),
+        (
+            BASE + 'versions = "!=1.3.x"\n',
+            r"compat.toml:5: integrations.acme.versions: invalid version specifier '!=1.3.x'",
+        ),
+        (
+            BASE.replace('"1.0.0"', '"one"'),
+            r"compat.toml:4: integrations.acme.min: not a valid version: 'one'",
+        ),
+        (
+            '[integrations.Acme]\npackage = "a"\nmin = "1"\n',
+            r"compat.toml:1: integrations.Acme: integration names must be lowercase identifiers",
+        ),
+        (
+            '[integrations."a b"]\npackage = "a"\nmin = "1"\n',
+            r"integrations.a b: integration names must be",
+        ),
         ('[integrations.acme]\nmin = "1"\n', r"compat.toml:1: integrations.acme.package: missing"),
-        ('[integrations.acme]\npackage = "acme[x]"\nmin = "1"\n', r"integrations.acme.package: expected a distribution name"),
+        (
+            '[integrations.acme]\npackage = "acme[x]"\nmin = "1"\n',
+            r"integrations.acme.package: expected a distribution name",
+        ),
         (BASE + 'with = ["ok", 3]\n', r"integrations.acme.with: expected a list of strings, got 3"),
-        (BASE + 'deps = { "<2" = "httpx" }\n', r"integrations.acme.deps: expected a list of requirements for '<2'"),
-        (BASE + 'deps = { "<<2" = ["httpx"] }\n', r"integrations.acme.deps: invalid version specifier '<<2'"),
+        (
+            BASE + 'deps = { "<2" = "httpx" }\n',
+            r"integrations.acme.deps: expected a list of requirements for '<2'",
+        ),
+        (
+            BASE + 'deps = { "<<2" = ["httpx"] }\n',
+            r"integrations.acme.deps: invalid version specifier '<<2'",
+        ),
         (BASE + 'repo = "not a repo"\n', r"integrations.acme.repo: expected a GitHub 'owner/name'"),
         ("[settings]\n", r"compat.toml:1: integrations: the matrix is empty"),
         ("integrations = 3\n", r"compat.toml:1: integrations: expected a table, got 3"),

@@ -83,7 +83,13 @@ def test_old_prerelease_is_not_pre() -> None:
 
 def test_exclusions_honoured() -> None:
     chosen = picks(SEMVER, "1.0.0", exclude=SpecifierSet("!=2.2.1,!=1.3.*"))
-    assert chosen == [("min", "1.0.0"), ("1.1", "1.1.1"), ("1.2", "1.2.3"), ("2.1", "2.1.4"), ("latest", "2.2.0")]
+    assert chosen == [
+        ("min", "1.0.0"),
+        ("1.1", "1.1.1"),
+        ("1.2", "1.2.3"),
+        ("2.1", "2.1.4"),
+        ("latest", "2.2.0"),
+    ]
 
 
 def test_excluded_minimum_is_an_error() -> None:
@@ -92,7 +98,10 @@ def test_excluded_minimum_is_an_error() -> None:
 
 
 def test_minimum_must_exist() -> None:
-    with pytest.raises(PolicyError, match=r"minimum 1.2.1 does not exist on the index \(versions of that series: 1.2.0, 1.2.3\)"):
+    with pytest.raises(
+        PolicyError,
+        match=r"minimum 1.2.1 does not exist on the index \(versions of that series: 1.2.0, 1.2.3\)",
+    ):
         select(SEMVER, minimum="1.2.1", policy=Policy())
 
 
