@@ -6,20 +6,69 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
+from compat import issues as issues_cmd
 from compat import matrix as matrix_mod
+from compat.github import GitHubError
 from compat.index import IndexClient, IndexFailure
-from compat.matrix import ConfigError
-from compat.plan import Plan, make_plan
+from compat.matrix import ConfigError, Matrix
+from compat.plan import Cell, Plan, make_plan
 from compat.policy import PolicyError
+from compat.results import INCOMPATIBLE
+from compat.upstream import command as upstream_cmd
 
-FAILURES = (ConfigError, IndexFailure, PolicyError)
+FAILURES = (ConfigError, IndexFailure, PolicyError, GitHubError, issues_cmd.IssueError)
+
+
+def make_plan_for(matrix: Matrix, offline: bool = False) -> Plan:
+    return make_plan(matrix, IndexClient(matrix.settings.index_url, offline=offline))
 
 
 def load_plan(args: argparse.Namespace) -> Plan:
+    return make_plan_for(matrix_mod.load(args.config), args.offline)
+
+
+def select_cells(plan: Plan, names: list[str]) -> list[Cell]:
+    """Cells named by full session, session without Python suffix, or integration."""
+    chosen = [
+        c for c in plan.cells if not names or {c.session, c.name, c.integration} & set(names)
+    ]
+    known = {n for c in plan.cells for n in (c.session, c.name, c.integration)}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError(f"no such session or integration: {', '.join(unknown)} (see `compat plan`)")
+    return chosen
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from compat.nox import summary
+    from compat.sweep import run_cells
+
+    if not args.sessions and not args.all:
+        raise ConfigError("name the sessions to run (see `compat plan`), or pass --all")
+    plan = load_plan(args)
+    results = run_cells(plan.matrix, select_cells(plan, args.sessions), jobs=args.jobs)
+    for result in results:
+        print(summary(result))
+    return 1 if any(r["status"] in INCOMPATIBLE for r in results) else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from compat.report import incompatible, write_docs
+    from compat.results import load_all, merge
+
     matrix = matrix_mod.load(args.config)
-    client = IndexClient(matrix.settings.index_url, offline=args.offline)
-    return make_plan(matrix, client)
+    if args.merge:
+        print(f"merged {merge([Path(p) for p in args.merge], matrix.results_dir)} result(s)")
+    try:
+        plan: Plan | None = make_plan_for(matrix, args.offline)
+    except IndexFailure as exc:
+        print(f"compat: {exc}; rendering without the index", file=sys.stderr)
+        plan = None
+    rows = write_docs(matrix, load_all(matrix.results_dir), plan)
+    print(f"wrote {matrix.docs_path} and {matrix.docs_path.with_suffix('.json').name}")
+    return 1 if incompatible(rows) else 0
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -69,6 +118,34 @@ def format_table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     )
 
 
+def cmd_generated(args: argparse.Namespace) -> int:
+    """``compat dependabot`` / ``compat workflows``: write the GitHub files, or ``--check`` them."""
+    from compat import workflows
+
+    matrix = matrix_mod.load(args.config)
+    files = workflows.generated(matrix, "dependabot" if args.command == "dependabot" else "all")
+    repo = workflows.Layout.of(matrix).repo
+    stale = []
+    for path, text in files.items():
+        diff = workflows.drift(path, text, repo)
+        name = path.relative_to(repo).as_posix()
+        if diff and args.check:
+            print(diff, end="")
+            stale.append(name)
+        elif diff:
+            workflows.write_atomic(path, text)
+            print(f"wrote {name}")
+        elif not args.check:
+            print(f"up to date: {name}")
+    if stale:
+        print(
+            f"compat: out of date with {matrix.source.name}: {', '.join(stale)}; "
+            f"run `compat {args.command}` to regenerate",
+            file=sys.stderr,
+        )
+    return 1 if stale else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="compat", description=__doc__)
     common = argparse.ArgumentParser(add_help=False)
@@ -81,6 +158,35 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", parents=[common], help="print the cells the policy selects")
     p.add_argument("--format", choices=["table", "json", "github"], default="table")
     p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("run", parents=[common], help="run cells (in parallel) and store results")
+    p.add_argument("sessions", nargs="*", help="session, session without -PY, or integration")
+    p.add_argument("--all", action="store_true", help="run every cell of the plan")
+    p.add_argument("-j", "--jobs", type=int, default=None, help="cells at a time")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("report", parents=[common], help="render the docs from stored results")
+    p.add_argument(
+        "--merge", nargs="+", metavar="DIR", help="first merge results found under DIR (CI artifacts)"
+    )
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("upstream", parents=[common], help="new upstream releases and their risk")
+    upstream_cmd.add_arguments(p)
+    p.set_defaults(func=upstream_cmd.run)
+
+    p = sub.add_parser("issues", parents=[common], help="file deduplicated issues from results")
+    issues_cmd.add_arguments(p)
+    p.set_defaults(func=issues_cmd.run)
+    for name, what in (
+        ("dependabot", ".github/dependabot.yml"),
+        ("workflows", "dependabot.yml, the matrix and release-monitor workflows, issue template"),
+    ):
+        p = sub.add_parser(name, parents=[common], help=f"write {what} from the matrix")
+        p.add_argument(
+            "--check", action="store_true", help="write nothing; exit 1 with a diff on drift"
+        )
+        p.set_defaults(func=cmd_generated)
     return parser
 
 

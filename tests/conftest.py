@@ -1,17 +1,26 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures.
+
+The smoke tests under tests/integration run inside compat cells, where only pytest
+and the upstream packages are installed: nothing here may import more at module level.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from pkgindex import IndexServer
+
+if TYPE_CHECKING:
+    from pkgindex import IndexServer
 
 
 @pytest.fixture
 def index_server(tmp_path: Path) -> Iterator[IndexServer]:
     """A started local package index (see ``pkgindex``), stopped after the test."""
+    from pkgindex import IndexServer
+
     server = IndexServer(tmp_path / "index").start()
     try:
         yield server

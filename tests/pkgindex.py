@@ -27,6 +27,7 @@ import threading
 import zipfile
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import metadata
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -144,6 +145,31 @@ def build_sdist(outdir: Path, release: Release) -> Path:
     outdir.mkdir(parents=True, exist_ok=True)
     path = outdir / f"{stem}.tar.gz"
     path.write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
+    return path
+
+
+def wheel_from_installed(outdir: Path, dist: metadata.Distribution) -> Path:
+    """Repackage an installed pure-Python distribution as a wheel (for offline test indexes)."""
+    name = _file_name(dist.metadata["Name"])
+    dist_info = f"{name}-{dist.version}.dist-info"
+    skip = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
+    files: dict[str, bytes] = {}
+    for file in dist.files or ():
+        parts = file.parts
+        if parts[0] == ".." or "__pycache__" in parts or file.suffix == ".pyc":
+            continue
+        if parts[0].endswith(".dist-info"):
+            if parts[-1] in skip:
+                continue
+            parts = (dist_info, *parts[1:])
+        files["/".join(parts)] = Path(file.locate()).read_bytes()
+    record = [f"{path},{_record_hash(data)},{len(data)}" for path, data in files.items()]
+    files[f"{dist_info}/RECORD"] = ("\n".join([*record, f"{dist_info}/RECORD,,"]) + "\n").encode()
+    outdir.mkdir(parents=True, exist_ok=True)
+    path = outdir / f"{name}-{dist.version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for arcname, data in sorted(files.items()):
+            archive.writestr(zipfile.ZipInfo(arcname, date_time=_ZIP_TIME), data)
     return path
 
 
@@ -336,23 +362,45 @@ class IndexServer:
         for release in releases:
             build = build_sdist if release.sdist_only else build_wheel
             path = build(self.root / "files", release)
-            data = path.read_bytes()
-            with self._lock:
-                project = self._projects.setdefault(canonicalize_name(release.name), {})
-                if path.name in project:
-                    raise ValueError(f"{path.name} was already added")
-                upload_time = release.upload_time or _default_upload_time(self._added)
-                self._added += 1
-                project[path.name] = _File(
-                    filename=path.name,
-                    path=path,
-                    sha256=hashlib.sha256(data).hexdigest(),
-                    size=len(data),
-                    version=release.version,
-                    requires_python=release.requires_python,
-                    yanked=release.yanked,
-                    upload_time=upload_time,
-                )
+            self.publish(path, release.name, release.version, release.requires_python,
+                         release.yanked, release.upload_time)  # fmt: skip
+
+    def add_installed(self, *names: str) -> None:
+        """Publish wheels repackaged from distributions installed here (pytest and its deps)."""
+        for name in names:
+            dist = metadata.distribution(name)
+            path = wheel_from_installed(self.root / "files", dist)
+            self.publish(
+                path, dist.metadata["Name"], dist.version, dist.metadata["Requires-Python"]
+            )
+
+    def publish(
+        self,
+        path: Path,
+        name: str,
+        version: str,
+        requires_python: str | None = None,
+        yanked: bool | str = False,
+        upload_time: str | None = None,
+    ) -> None:
+        """Publish an existing distribution file."""
+        data = path.read_bytes()
+        with self._lock:
+            project = self._projects.setdefault(canonicalize_name(name), {})
+            if path.name in project:
+                raise ValueError(f"{path.name} was already added")
+            upload_time = upload_time or _default_upload_time(self._added)
+            self._added += 1
+            project[path.name] = _File(
+                filename=path.name,
+                path=path,
+                sha256=hashlib.sha256(data).hexdigest(),
+                size=len(data),
+                version=version,
+                requires_python=requires_python,
+                yanked=yanked,
+                upload_time=upload_time,
+            )
 
     def _record(self, method: str, path: str, headers: dict) -> None:
         with self._lock:

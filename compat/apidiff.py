@@ -1,0 +1,514 @@
+"""What changed in a package's API between two releases, and what of it touches your code.
+
+The two releases' wheels (an sdist only when a release has no wheel) are downloaded from the
+index and their Python sources unpacked into the cache; griffe reads them statically (no
+import, no build: upstream code never runs). ``full_diff`` lists every breaking change griffe
+finds; ``targeted_diff`` keeps those that touch what your code uses (see ``compat.uses``),
+ranked ``certain`` or ``possible``, each with the ``file:line`` of the use.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import logging
+import os
+import shutil
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+
+import griffe
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from compat.index import File, IndexClient
+from compat.uses import Use, collect, segments
+
+RANKS = ("certain", "possible")
+_KEEP = (".py", ".pyi")
+_META = ("top_level.txt", "PKG-INFO", "METADATA")
+_NOT_PACKAGES = {"test", "tests", "testing", "docs", "doc", "examples", "example", "benchmarks"}
+_NOT_PACKAGES |= {"scripts", "tools", "setup", "conftest", "noxfile", "build", "_build"}
+logging.getLogger("griffe").setLevel(logging.ERROR)  # unresolvable imports are expected
+
+
+class ApiDiffError(Exception):
+    """The diff could not be made (unknown version, broken archive); message ready to print."""
+
+
+@dataclass
+class Breakage:
+    """One breaking change; ``used_at`` holds the ``file:line`` of each use it touches."""
+
+    rank: str  # "certain" | "possible"
+    kind: str  # e.g. "object-removed", "parameter-removed", "parameter-added-required"
+    object_path: str  # the upstream object, as your code names it (full mode: griffe's path)
+    message: str
+    used_at: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------- distributions
+
+
+def unpacked(client: IndexClient, package: str, version: str) -> Path:
+    """The Python sources of ``package==version``, unpacked once into the cache and reused."""
+    try:
+        wanted = Version(version)
+    except InvalidVersion:
+        raise ApiDiffError(f"{version!r} is not a valid version") from None
+    target = client.cache_dir / "dists" / f"{canonicalize_name(package)}-{wanted}"
+    if target.is_dir():
+        return target
+    project = client.project(package)
+    release = project.release(wanted)
+    if release is None:
+        newest = ", ".join(str(r.version) for r in project.releases[-5:]) or "none"
+        raise ApiDiffError(
+            f"{package} has no release {version} on {client.index_url} (newest: {newest})"
+        )
+    file = _pick_file(release.files)
+    if file is None:
+        raise ApiDiffError(f"{package} {version} has no wheel nor sdist on {client.index_url}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".tmp-") as tmp:
+        archive = client.download(file, Path(tmp) / "download")
+        _check_hash(archive, file)
+        staging = Path(tmp) / "tree"
+        _extract(archive, staging)
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if not target.is_dir():  # not a concurrent unpack of the same release
+                raise
+    return target
+
+
+def _pick_file(files: Iterable[File]) -> File | None:
+    """A pure-Python wheel, else any wheel (its .py/.pyi files), else the sdist."""
+
+    def preference(f: File) -> tuple[int, int]:
+        kind = 0 if f.filename.endswith("-none-any.whl") else 1 if f.is_wheel else 2
+        sdist_ok = f.is_wheel or f.filename.endswith((".tar.gz", ".zip", ".tgz"))
+        return (f.yanked is not False, kind if sdist_ok else 9)
+
+    ranked = sorted(files, key=preference)
+    return ranked[0] if ranked and preference(ranked[0])[1] != 9 else None
+
+
+def _check_hash(archive: Path, file: File) -> None:
+    if file.sha256 and hashlib.sha256(archive.read_bytes()).hexdigest() != file.sha256:
+        archive.unlink()
+        raise ApiDiffError(f"{file.filename}: sha256 does not match the index's")
+
+
+def _extract(archive: Path, dest: Path) -> None:
+    """Unpack only Python sources and metadata; never runs anything from the archive."""
+    dest.mkdir(parents=True)
+    name = archive.name
+    try:
+        if name.endswith(".whl") or name.endswith(".zip"):
+            with zipfile.ZipFile(archive) as zf:
+                for info in zf.infolist():
+                    if not info.is_dir():
+                        _write(dest, info.filename, lambda i=info: zf.read(i))
+        else:
+            with tarfile.open(archive) as tf:
+                for member in tf:
+                    if member.isfile():
+                        _write(dest, member.name, lambda m=member: tf.extractfile(m).read())
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+        raise ApiDiffError(f"cannot unpack {name}: {exc}") from None
+    if not name.endswith(".whl"):  # sdist: everything sits under "<name>-<version>/"
+        tops = list(dest.iterdir())
+        if len(tops) == 1 and tops[0].is_dir():
+            for child in tops[0].iterdir():
+                child.rename(dest / child.name)
+            tops[0].rmdir()
+
+
+def _write(dest: Path, member: str, read) -> None:
+    path = PurePosixPath(member)
+    if path.is_absolute() or ".." in path.parts:
+        return  # refuse to write outside the tree
+    if not (path.suffix in _KEEP or path.name in _META):
+        return
+    out = dest.joinpath(*path.parts)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(read())
+
+
+def search_path(tree: Path) -> Path:
+    """Where the import packages sit in an unpacked tree (``src/`` layouts included)."""
+    src = tree / "src"
+    return src if src.is_dir() and not (tree / "src" / "__init__.py").exists() else tree
+
+
+def top_level_names(tree: Path) -> list[str]:
+    """The import names a distribution provides: ``top_level.txt``, else the tree itself."""
+    for meta in (*tree.glob("*.dist-info/top_level.txt"), *tree.glob("*.egg-info/top_level.txt")):
+        names = [n.strip().replace("/", ".") for n in meta.read_text().splitlines()]
+        found = [n for n in names if n and _module_exists(search_path(tree), n)]
+        if found:
+            return sorted(found)
+    root = search_path(tree)
+    names = []
+    for child in root.iterdir():
+        stem = child.name.removesuffix(".pyi").removesuffix(".py")
+        if not stem.isidentifier() or stem in _NOT_PACKAGES or child.name.endswith("-info"):
+            continue
+        if child.is_dir() and any(child.rglob("*.py*")) or child.suffix in _KEEP:
+            names.append(stem)
+    return sorted(set(names))
+
+
+def _module_exists(root: Path, name: str) -> bool:
+    base = root.joinpath(*name.split("."))
+    return base.is_dir() or base.with_suffix(".py").exists() or base.with_suffix(".pyi").exists()
+
+
+def load_api(tree: Path, names: Iterable[str]) -> dict[str, griffe.Object]:
+    """Load the named top-level modules of an unpacked tree with griffe, statically."""
+    loader = griffe.GriffeLoader(
+        search_paths=[search_path(tree)], allow_inspection=False, store_source=False
+    )
+    api = {}
+    for name in names:
+        try:
+            api[name] = loader.load(name, find_stubs_package=False)
+        except (ImportError, griffe.LoadingError) as exc:
+            logging.getLogger(__name__).debug("cannot load %s: %s", name, exc)
+    return api
+
+
+# ---------------------------------------------------------------- diffs
+
+
+def full_diff(client: IndexClient, package: str, old: str, new: str) -> list[Breakage]:
+    """Every breaking change griffe finds in the public API between two releases."""
+    old_tree, new_tree = unpacked(client, package, old), unpacked(client, package, new)
+    names = top_level_names(old_tree)
+    old_api, new_api = load_api(old_tree, names), load_api(new_tree, names)
+    found: list[Breakage] = []
+    for name, old_module in old_api.items():
+        new_module = new_api.get(name)
+        if new_module is None:
+            found.append(Breakage("certain", "object-removed", name, f"module {name} was removed"))
+            continue
+        for item in griffe.find_breaking_changes(old_module, new_module):
+            found.append(_from_griffe(item, new_api))
+    return _sorted(found)
+
+
+def targeted_diff(
+    client: IndexClient, package: str, old: str, new: str, uses: list[Path]
+) -> list[Breakage]:
+    """The breaking changes between two releases that touch what the code in ``uses`` uses."""
+    old_tree, new_tree = unpacked(client, package, old), unpacked(client, package, new)
+    names = top_level_names(old_tree)
+    try:
+        found = collect(uses, names)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ApiDiffError(f"cannot read the code that uses {package}: {exc}") from None
+    roots = sorted({u.root for u in found})
+    return diff_uses(load_api(old_tree, roots), load_api(new_tree, roots), found)
+
+
+_CERTAIN_KINDS = {
+    griffe.BreakageKind.OBJECT_REMOVED,
+    griffe.BreakageKind.OBJECT_CHANGED_KIND,
+    griffe.BreakageKind.PARAMETER_REMOVED,
+    griffe.BreakageKind.PARAMETER_ADDED_REQUIRED,
+    griffe.BreakageKind.PARAMETER_CHANGED_REQUIRED,
+    griffe.BreakageKind.PARAMETER_CHANGED_KIND,
+    griffe.BreakageKind.PARAMETER_MOVED,
+}
+
+
+def _from_griffe(item: griffe.Breakage, new_api: dict[str, griffe.Object]) -> Breakage:
+    kind = item.kind.name.lower().replace("_", "-")
+    rank = "certain" if item.kind in _CERTAIN_KINDS else "possible"
+    message = item.explain(griffe.ExplanationStyle.ONE_LINE).strip()
+    path = item.obj.path
+    if item.kind is griffe.BreakageKind.OBJECT_REMOVED:
+        parent, _, name = path.rpartition(".")
+        holder = _resolve(new_api, segments(parent)) if parent else None
+        if holder and holder.status == "found" and _lazily_exported(holder.obj, name):
+            rank, message = "possible", f"{message} (the module's __getattr__ may still export it)"
+    return Breakage(rank, kind, path, message)
+
+
+def _sorted(found: list[Breakage]) -> list[Breakage]:
+    return sorted(found, key=lambda b: (RANKS.index(b.rank), b.object_path, b.kind, b.message))
+
+
+def diff_uses(
+    old_api: dict[str, griffe.Object], new_api: dict[str, griffe.Object], uses: list[Use]
+) -> list[Breakage]:
+    """Check each use against both APIs; group the findings by object, keep every ``file:line``."""
+    found: dict[tuple[str, str, str], Breakage] = {}
+    for use in uses:
+        for item in _check(old_api, new_api, use):
+            key = (item.kind, item.object_path, item.message)
+            known = found.setdefault(key, item)
+            if known is not item:
+                if RANKS.index(item.rank) < RANKS.index(known.rank):
+                    known.rank = item.rank
+                known.used_at.extend(w for w in item.used_at if w not in known.used_at)
+    return _sorted(list(found.values()))
+
+
+def _check(old_api: dict, new_api: dict, use: Use) -> list[Breakage]:
+    segs = segments(use.path)
+    before = _resolve(old_api, segs)
+    if before.status != "found":
+        return []  # not part of the old API as far as we can see: no verdict
+    after = _resolve(new_api, segs)
+    if after.status == "missing":
+        return [_removed(use, segs, after)]
+    if after.status != "found" or before.obj is None or after.obj is None:
+        return []
+    old_obj, new_obj = before.obj, after.obj
+    if use.kind == "subclass" and old_obj.is_class and not new_obj.is_class:
+        what = new_obj.kind.value
+        return [_make(use, "certain", "object-changed-kind", use.path, f"is now a {what}")]
+    if use.kind == "call":
+        return _check_call(use, old_obj, new_obj)
+    if use.kind == "override" and old_obj.is_function and new_obj.is_function:
+        return _check_override(use, old_obj, new_obj)
+    return []
+
+
+def _make(use: Use, rank: str, kind: str, path: str, message: str) -> Breakage:
+    rank = "possible" if use.guarded else rank
+    return Breakage(rank, kind, path, f"{path}: {message}", [use.where])
+
+
+def _removed(use: Use, segs: list[str], after: _Resolution) -> Breakage:
+    gone = _join(segs[: after.index + 1])
+    name = segs[after.index]
+    rank, why = "certain", ""
+    holder = after.obj
+    if holder is not None and holder.is_module and _lazily_exported(holder, name):
+        rank, why = "possible", f"; {holder.path}.__getattr__ may still export it"
+    elif holder is not None and holder.is_class and _has_external_bases(holder):
+        rank, why = "possible", "; it may still be inherited from a base class outside the package"
+    if use.kind == "override" and after.index == len(segs) - 1:
+        message = f"was removed: your override of it is no longer called{why}"
+    elif use.kind == "import" and after.index == len(segs) - 1:
+        message = f"was removed: `{_import_line(segs)}` fails{why}"
+    else:
+        message = f"was removed{why}"
+    return _make(use, rank, "object-removed", gone, message)
+
+
+def _import_line(segs: list[str]) -> str:
+    return f"from {'.'.join(segs[:-1])} import {segs[-1]}" if len(segs) > 1 else f"import {segs[0]}"
+
+
+def _join(segs: list[str]) -> str:
+    return ".".join(segs).replace(".()", "()")
+
+
+_POSITIONAL = (griffe.ParameterKind.positional_only, griffe.ParameterKind.positional_or_keyword)
+_VARIADIC = (griffe.ParameterKind.var_positional, griffe.ParameterKind.var_keyword)
+
+
+def _parameters(obj: griffe.Object) -> list[griffe.Parameter] | None:
+    """The parameters a call passes into (``__init__``'s for a class), bound ``self`` dropped."""
+    if obj.is_class:
+        init = _member(obj, "__init__")
+        if init is None or not init.is_function:
+            return None  # e.g. a pydantic model: its fields are not visible as parameters
+        obj = init
+    if not obj.is_function:
+        return None
+    params = list(obj.parameters)
+    if params and params[0].name in ("self", "cls") and params[0].kind in _POSITIONAL:
+        params = params[1:]
+    return params
+
+
+def _required(param: griffe.Parameter) -> bool:
+    return param.default is None and param.kind not in _VARIADIC
+
+
+def _check_call(use: Use, old_obj: griffe.Object, new_obj: griffe.Object) -> list[Breakage]:
+    old_params, new_params = _parameters(old_obj), _parameters(new_obj)
+    if old_params is None or new_params is None:
+        return []
+    old_named = {p.name: p for p in old_params if p.kind not in _VARIADIC}
+    new_named = {p.name: p for p in new_params if p.kind not in _VARIADIC}
+    swallowing = any(p.kind is griffe.ParameterKind.var_keyword for p in new_params)
+    added = [n for n in new_named if n not in old_named]
+    found = []
+    for keyword in use.keywords:
+        if keyword in old_named and keyword not in new_named:
+            hint = f" (renamed to {added[0]!r}?)" if len(added) == 1 else ""
+            if swallowing:
+                message = f"parameter {keyword!r} was removed; it now lands in **kwargs{hint}"
+                found.append(_make(use, "possible", "parameter-removed", use.path, message))
+            else:
+                message = f"parameter {keyword!r} was removed{hint}; your call passes it"
+                found.append(_make(use, "certain", "parameter-removed", use.path, message))
+        elif (
+            keyword in new_named
+            and new_named[keyword].kind is griffe.ParameterKind.positional_only
+            and keyword in old_named
+            and old_named[keyword].kind is not griffe.ParameterKind.positional_only
+        ):
+            message = f"parameter {keyword!r} became positional-only; your call passes it by name"
+            found.append(_make(use, "certain", "parameter-changed-kind", use.path, message))
+    slots = [p.name for p in new_params if p.kind in _POSITIONAL]
+    passed = set(slots[: use.positional]) | set(use.keywords)
+    for param in new_params:
+        before = old_named.get(param.name)
+        if not _required(param) or param.name in passed or (before and _required(before)):
+            continue
+        kind = "parameter-added-required" if before is None else "parameter-changed-required"
+        what = "was added as required" if before is None else "is now required"
+        rank = "possible" if use.star else "certain"
+        message = f"parameter {param.name!r} {what}; your call does not pass it"
+        found.append(_make(use, rank, kind, use.path, message))
+    return found
+
+
+def _check_override(use: Use, old_obj: griffe.Object, new_obj: griffe.Object) -> list[Breakage]:
+    old_params, new_params = _parameters(old_obj), _parameters(new_obj)
+    if old_params is None or new_params is None:
+        return []
+    old_names = {p.name for p in old_params}
+    added = [p.name for p in new_params if p.name not in old_names and p.kind not in _VARIADIC]
+    if not added:
+        return []
+    names = ", ".join(repr(n) for n in added)
+    message = f"gained parameter(s) {names}; callers may pass them to your override"
+    return [_make(use, "possible", "parameter-added", use.path, message)]
+
+
+# ---------------------------------------------------------------- resolving dotted paths
+
+
+@dataclass
+class _Resolution:
+    """``found``: ``obj`` is the object (None: exists, but outside what we can read);
+    ``missing``: ``segs[index]`` is not a member of ``obj``; ``unknown``: cannot tell."""
+
+    status: str
+    obj: griffe.Object | None = None
+    index: int = 0
+
+
+_ALIAS_ERRORS = (griffe.AliasResolutionError, griffe.CyclicAliasError)
+_PLAIN_BASES = {"object", "ABC", "Generic", "Protocol", "Exception", "BaseException"}
+
+
+def _resolve(api: dict[str, griffe.Object], segs: list[str]) -> _Resolution:
+    """Walk ``segs`` (see ``compat.uses.segments``) through ``api``, following aliases,
+    instances (``()``), and the annotated types of attributes and properties."""
+    obj = api.get(segs[0])
+    if obj is None:
+        return _Resolution("missing", None, 0)
+    for index, seg in enumerate(segs[1:], start=1):
+        last = index == len(segs) - 1
+        if seg == "()":
+            obj = obj if obj.is_class else _returned_class(obj, api)
+        else:
+            container = obj if (obj.is_module or obj.is_class) else _value_class(obj, api)
+            if container is None:
+                return _Resolution("unknown", index=index)
+            member = _member(container, seg)
+            if member is None:
+                return _Resolution("missing", container, index)
+            obj = _target(member)
+            if obj is None:
+                return _Resolution("found", None, index) if last else _Resolution("unknown")
+        if obj is None:
+            return _Resolution("unknown", index=index)
+    return _Resolution("found", obj, len(segs) - 1)
+
+
+def _member(container: griffe.Object, name: str) -> griffe.Object | griffe.Alias | None:
+    try:
+        members = container.all_members if container.is_class else container.members
+        return members.get(name)
+    except _ALIAS_ERRORS:
+        return container.members.get(name)
+
+
+def _target(member: griffe.Object | griffe.Alias) -> griffe.Object | None:
+    if not member.is_alias:
+        return member
+    try:
+        return member.final_target
+    except _ALIAS_ERRORS:
+        return None  # e.g. re-exported from another distribution
+
+
+def _returned_class(obj: griffe.Object, api: dict) -> griffe.Object | None:
+    return _class_of(obj.returns, api) if obj.is_function else None
+
+
+def _value_class(obj: griffe.Object, api: dict) -> griffe.Object | None:
+    """The class of a property's or annotated attribute's value, when it is one we can read."""
+    if obj.is_function and "property" in obj.labels:
+        return _class_of(obj.returns, api)
+    if obj.is_attribute:
+        return _class_of(obj.annotation, api)
+    return None
+
+
+def _class_of(annotation: object, api: dict) -> griffe.Object | None:
+    if not isinstance(annotation, griffe.ExprName):
+        return None
+    try:
+        path = annotation.canonical_path
+    except _ALIAS_ERRORS:
+        return None
+    found = _resolve(api, path.split("."))
+    return found.obj if found.status == "found" and found.obj and found.obj.is_class else None
+
+
+def _has_external_bases(cls: griffe.Object) -> bool:
+    """Whether some base class lies outside what was loaded (it may provide members)."""
+    bases = [b for b in cls.bases if str(b).split("[")[0].rsplit(".")[-1] not in _PLAIN_BASES]
+    try:
+        resolved = cls.resolved_bases
+    except _ALIAS_ERRORS:
+        return True
+    return len(resolved) < len(bases) or any(_has_external_bases(b) for b in resolved)
+
+
+def _lazily_exported(module: griffe.Object, name: str) -> bool:
+    """Whether a module with a ``__getattr__`` mentions ``name`` as a string there or in a
+    module-level mapping/sequence (a lazy export table such as ``_LAZY = {"Name": ...}``)."""
+    if not module.is_module or "__getattr__" not in module.members:
+        return False
+    path = module.filepath
+    if isinstance(path, list):
+        return False
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, SyntaxError, ValueError):
+        return True  # cannot tell: assume it may be exported
+    nodes: list[ast.AST] = []
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef) and stmt.name == "__getattr__":
+            nodes.append(stmt)
+        elif isinstance(stmt, ast.Assign | ast.AnnAssign) and isinstance(
+            stmt.value, ast.Dict | ast.List | ast.Tuple | ast.Set | ast.Call
+        ):
+            nodes.append(stmt.value)
+    for node in nodes:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                text = sub.value
+                if name in (text, text.rsplit(".", 1)[-1], text.rsplit(":", 1)[-1]):
+                    return True
+    return False

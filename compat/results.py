@@ -1,0 +1,82 @@
+"""The result of a cell (one JSON file per session) and the store of results."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+SCHEMA = 1
+STATUSES = {
+    "passed": "✅",
+    "deprecated": "⚠️",
+    "failed": "❌",
+    "install-failed": "🚫",
+    "wrong-version": "🚫",
+    "skipped": "⏭️",
+    "not-applicable": "—",
+    "timeout": "⏱️",
+}
+INCOMPATIBLE = {"failed", "install-failed", "wrong-version", "timeout"}
+
+Result = dict[str, Any]  # the schema of DESIGN.md; plain JSON on purpose
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers never see a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save(result: Result, results_dir: Path) -> Path:
+    path = results_dir / f"{result['session']}.json"
+    write_atomic(path, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def load_all(results_dir: Path) -> dict[str, Result]:
+    """Every stored result by session, the newest one winning.
+
+    Result files may sit in sub-folders (CI artifacts downloaded as they are);
+    unreadable or foreign JSON files are skipped, never fatal.
+    """
+    found: dict[str, Result] = {}
+    if not results_dir.is_dir():
+        return found
+    for path in sorted(results_dir.rglob("*.json")):
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(result, dict) or result.get("schema") != SCHEMA:
+            continue
+        session = result.get("session")
+        if session and (
+            session not in found or result.get("started", "") >= found[session].get("started", "")
+        ):
+            found[session] = result
+    return found
+
+
+def merge(sources: list[Path], results_dir: Path) -> int:
+    """Copy results produced elsewhere into the store; the newest per session wins."""
+    stored = load_all(results_dir)
+    count = 0
+    for source in sources:
+        for session, result in load_all(source).items():
+            if session not in stored or result.get("started", "") > stored[session].get(
+                "started", ""
+            ):
+                save(result, results_dir)
+                stored[session] = result
+                count += 1
+    return count

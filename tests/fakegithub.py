@@ -1,0 +1,213 @@
+"""A local fake of the GitHub REST API for tests: releases, issues, comments, search.
+
+Served by a threaded ``http.server`` on 127.0.0.1. Lists are paginated with
+``per_page`` / ``page`` and ``Link: <…>; rel="next"`` headers like GitHub's.
+Switches: ``rate_limit_once`` answers the next request 403 with
+``X-RateLimit-Remaining: 0``; ``fail_5xx = N`` answers the next N requests 502.
+Every request is recorded in ``requests`` (method, path, headers, JSON body).
+
+    with FakeGitHub() as gh:
+        gh.add_release("acme/acme-sdk", "v1.2.0", body="…")
+        monkeypatch.setenv("GITHUB_API_URL", gh.url)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict | None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        fake = self.server.fake
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        body = json.loads(raw) if raw else None
+        fake._record(Request(self.command, self.path, dict(self.headers.items()), body))
+        status, payload, headers = fake._answer(self.command, self.path, body)
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeGitHub
+
+
+class FakeGitHub:
+    def __init__(self) -> None:
+        self.releases: dict[str, list[dict]] = {}  # repo -> releases, newest first
+        self.issues: dict[str, list[dict]] = {}  # repo -> issues, oldest first
+        self.comments: dict[tuple[str, int], list[dict]] = {}
+        self.requests: list[Request] = []
+        self.rate_limit_once = False
+        self.retry_after: str | None = None  # with rate_limit_once: send Retry-After instead
+        self.fail_5xx = 0
+        self._lock = threading.Lock()
+        self._httpd: _Server | None = None
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        assert self._httpd is not None, "FakeGitHub is not started"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeGitHub:
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd.fake = self
+        threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> FakeGitHub:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- data --------------------------------------------------------------------------------
+
+    def add_release(self, repo: str, tag: str, body: str = "", **fields) -> dict:
+        """Add a release (newest first, like GitHub lists them)."""
+        release = {
+            "tag_name": tag,
+            "name": fields.pop("name", tag),
+            "body": body,
+            "draft": False,
+            "prerelease": False,
+            "html_url": f"https://github.com/{repo}/releases/tag/{tag}",
+            "published_at": fields.pop("published_at", None),
+            **fields,
+        }
+        self.releases.setdefault(repo, []).insert(0, release)
+        return release
+
+    def add_issue(self, repo: str, title: str, body: str = "", labels=(), **fields) -> dict:
+        issues = self.issues.setdefault(repo, [])
+        number = len(issues) + 1 + sum(1 for _ in self.comments)
+        issue = {
+            "number": number,
+            "title": title,
+            "body": body,
+            "state": "open",
+            "labels": [{"name": name} for name in labels],
+            "html_url": f"https://github.com/{repo}/issues/{number}",
+            **fields,
+        }
+        issues.append(issue)
+        return issue
+
+    def writes(self) -> list[Request]:
+        return [r for r in self.requests if r.method == "POST"]
+
+    # -- serving -----------------------------------------------------------------------------
+
+    def _record(self, request: Request) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def _answer(self, method: str, target: str, body: dict | None) -> tuple[int, object, dict]:
+        with self._lock:
+            if self.fail_5xx > 0:
+                self.fail_5xx -= 1
+                return 502, {"message": "Server Error"}, {}
+            if self.rate_limit_once:
+                self.rate_limit_once = False
+                headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "0"}
+                if self.retry_after is not None:
+                    headers = {"Retry-After": self.retry_after}
+                return 403, {"message": "API rate limit exceeded"}, headers
+            parts = urlsplit(target)
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            return self._route(method, parts.path, query, body)
+
+    def _route(self, method: str, path: str, query: dict, body: dict | None):
+        if method == "GET" and path == "/search/issues":
+            return self._page(path, query, self._search(query.get("q", "")), wrap=True)
+        match = re.fullmatch(r"/repos/([^/]+/[^/]+)/(releases|issues)(?:/(\d+)/comments)?", path)
+        if not match:
+            return 404, {"message": "Not Found"}, {}
+        repo, kind, number = match.group(1), match.group(2), match.group(3)
+        if repo not in self.releases and repo not in self.issues:
+            return 404, {"message": "Not Found"}, {}
+        if kind == "releases" and method == "GET" and number is None:
+            return self._page(path, query, self.releases.get(repo, []))
+        if kind == "issues" and number is None:
+            if method == "GET":
+                return self._page(path, query, self._open_issues(repo, query.get("labels")))
+            return 201, self._create(repo, body or {}), {}
+        if kind == "issues" and number is not None:
+            key = (repo, int(number))
+            if not any(i["number"] == int(number) for i in self.issues.get(repo, [])):
+                return 404, {"message": "Not Found"}, {}
+            if method == "GET":
+                return self._page(path, query, self.comments.get(key, []))
+            comment = {"id": len(self.comments.get(key, [])) + 1, "body": (body or {})["body"]}
+            self.comments.setdefault(key, []).append(comment)
+            return 201, comment, {}
+        return 405, {"message": "Method Not Allowed"}, {}
+
+    def _page(self, path: str, query: dict, items: list, wrap: bool = False):
+        per_page = min(int(query.get("per_page", 30)), 100)
+        page = int(query.get("page", 1))
+        chunk = items[(page - 1) * per_page : page * per_page]
+        headers = {}
+        if page * per_page < len(items):
+            following = urlencode({**query, "page": page + 1})
+            headers["Link"] = f'<{self.url}{path}?{following}>; rel="next"'
+        payload = {"total_count": len(items), "items": chunk} if wrap else chunk
+        return 200, payload, headers
+
+    def _open_issues(self, repo: str, labels: str | None) -> list[dict]:
+        wanted = set(labels.split(",")) if labels else set()
+        return [
+            i
+            for i in self.issues.get(repo, [])
+            if i["state"] == "open" and wanted <= {label["name"] for label in i["labels"]}
+        ]
+
+    def _search(self, q: str) -> list[dict]:
+        repo = re.search(r"repo:(\S+)", q)
+        phrase = re.search(r'"([^"]*)"', q)
+        found = self._open_issues(repo.group(1), None) if repo else []
+        return [i for i in found if not phrase or phrase.group(1).lower() in i["title"].lower()]
+
+    def _create(self, repo: str, body: dict) -> dict:
+        return self.add_issue(repo, body["title"], body.get("body", ""), body.get("labels", []))

@@ -1,0 +1,275 @@
+"""The GitHub files generated from compat.toml: schema-valid, complete, and drift-checked."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from compat import workflows
+from compat.cli import main
+from compat.matrix import load
+
+REPO = Path(__file__).resolve().parent.parent
+
+TOML = """\
+[settings]
+python = ["3.11", "3.12"]
+tests = ["tests/integration/test_smoke.py", "tests/more/"]
+results-dir = "out/results"
+timeout = 1000
+
+[integrations.crewai]
+package = "crewai"
+min = "1.0"
+with = ["crewai-tools[mcp]>=0.5", "httpx<0.28"]
+file = "mylib/integrations/crewai.py"
+
+[integrations.openai]
+package = "openai"
+min = "1.0"
+python = ["3.9"]
+tests = ["tests/test_openai.py::test_chat"]
+"""
+
+WORKFLOWS = [workflows.MATRIX_WORKFLOW, workflows.UPSTREAM_WORKFLOW]
+
+
+def parse(text: str, version: tuple[int, int] = (1, 2)):
+    yaml = YAML(typ="safe", pure=True)
+    yaml.version = version
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return yaml.load(text)
+
+
+def check_jsonschema(schema: str, *files: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *map(str, files)],
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A small invented project (not nox-compat) whose compat.toml needs no index."""
+    (tmp_path / "compat.toml").write_text(TOML)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "mylib"\nversion = "1"\n')
+    return tmp_path
+
+
+@pytest.fixture
+def monorepo(tmp_path: Path) -> Path:
+    """The same matrix in a sub-folder of a git repository: .github goes to the top."""
+    (tmp_path / ".git").mkdir()
+    sub = tmp_path / "libs" / "mylib"
+    sub.mkdir(parents=True)
+    (sub / "compat.toml").write_text(TOML)
+    return tmp_path
+
+
+def generate(config: Path, capsys, *extra: str) -> tuple[int, str, str]:
+    rc = main(["workflows", "--config", str(config), *extra])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_generated_files_validate_against_the_published_schemas(project, monorepo, capsys):
+    assert generate(project / "compat.toml", capsys)[0] == 0
+    assert generate(monorepo / "libs/mylib/compat.toml", capsys)[0] == 0
+    roots = (project, monorepo)
+    result = check_jsonschema(
+        "vendor.github-workflows", *(root / name for root in roots for name in WORKFLOWS)
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = check_jsonschema("vendor.dependabot", *(r / workflows.DEPENDABOT for r in roots))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_schema_check_does_reject_a_broken_workflow(project, capsys):
+    generate(project / "compat.toml", capsys)
+    path = project / workflows.MATRIX_WORKFLOW
+    path.write_text(path.read_text().replace("runs-on:", "runs_on:", 1))
+    assert check_jsonschema("vendor.github-workflows", path).returncode == 1
+
+
+def test_this_repository_files_are_current_and_valid(capsys):
+    assert main(["workflows", "--check", "--config", str(REPO / "compat.toml")]) == 0, (
+        capsys.readouterr().out
+    )
+    result = check_jsonschema("vendor.github-workflows", *(REPO / name for name in WORKFLOWS))
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = check_jsonschema("vendor.dependabot", REPO / workflows.DEPENDABOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    groups = parse((REPO / workflows.DEPENDABOT).read_text())["updates"][0]["groups"]
+    assert set(groups) == {i.name for i in load(REPO / "compat.toml").integrations}
+
+
+def test_dependabot_groups_cover_every_integration(project, capsys):
+    rc, out, _ = generate(project / "compat.toml", capsys)
+    assert rc == 0 and "wrote .github/dependabot.yml" in out
+    data = parse((project / workflows.DEPENDABOT).read_text())
+    assert data["version"] == 2
+    pip, actions = data["updates"]
+    assert pip["package-ecosystem"] == "pip" and pip["directory"] == "/"
+    assert pip["schedule"] == {
+        "interval": "weekly",
+        "day": "monday",
+        "time": "09:00",
+        "timezone": "UTC",
+    }
+    assert pip["labels"] == ["dependencies"]
+    assert pip["groups"] == {
+        "crewai": {"patterns": ["crewai", "crewai-tools", "httpx", "crewai*"]},
+        "openai": {"patterns": ["openai", "openai*"]},
+    }
+    assert actions["package-ecosystem"] == "github-actions"
+    assert actions["schedule"] == pip["schedule"]
+
+
+def test_check_exits_1_on_drift_and_0_after_regeneration(project, capsys):
+    config = str(project / "compat.toml")
+    path = project / workflows.DEPENDABOT
+    assert main(["dependabot", "--check", "--config", config]) == 1  # nothing written yet
+    assert "+++ b/.github/dependabot.yml" in capsys.readouterr().out
+    assert not path.exists()
+
+    assert main(["dependabot", "--config", config]) == 0
+    out = capsys.readouterr().out
+    assert out == "wrote .github/dependabot.yml\n"  # dependabot alone writes only that file
+    assert main(["dependabot", "--check", "--config", config]) == 0
+    assert capsys.readouterr().out == ""
+
+    path.write_text(path.read_text().replace("interval: weekly", "interval: daily", 1))
+    assert main(["dependabot", "--check", "--config", config]) == 1
+    out, err = capsys.readouterr()
+    assert "-      interval: daily\n+      interval: weekly\n" in out
+    assert "run `compat dependabot`" in err
+    assert "interval: daily" in path.read_text()  # --check never writes
+
+    # the TOML changed: the committed files drift until regenerated
+    generate(project / "compat.toml", capsys)
+    toml = project / "compat.toml"
+    toml.write_text(toml.read_text() + '\n[integrations.langchain]\npackage = "x"\nmin = "1.0"\n')
+    rc, out, _ = generate(toml, capsys, "--check")
+    assert rc == 1 and "+      langchain:" in out and "+| `langchain` |" in out
+    assert generate(toml, capsys)[0] == 0
+    rc, out, _ = generate(toml, capsys, "--check")
+    assert (rc, out) == (0, "")
+    assert generate(toml, capsys)[1].count("up to date:") == 4
+    assert not list(project.glob(".github/**/*.tmp"))
+
+
+def test_matrix_workflow_triggers_jobs_and_paths(project, capsys):
+    generate(project / "compat.toml", capsys)
+    text = (project / workflows.MATRIX_WORKFLOW).read_text()
+    assert parse(text) == parse(text, (1, 1))  # no `on:` → True, no "3.10" → 3.1
+    data = parse(text)
+    on = data["on"]
+    assert on["schedule"] == [{"cron": "0 6 * * 1"}] and on["workflow_dispatch"] == {}
+    assert on["pull_request"]["paths"] == [
+        "compat.toml",
+        "pyproject.toml",
+        "noxfile.py",
+        "tests/integration/test_smoke.py",
+        "tests/more/**",
+        "tests/test_openai.py",
+        "mylib/integrations/crewai.py",
+        workflows.MATRIX_WORKFLOW,
+    ]
+    jobs = data["jobs"]
+    assert all(isinstance(job["timeout-minutes"], int) for job in jobs.values())
+    plan, cell, report = jobs["plan"], jobs["cell"], jobs["report"]
+    assert "compat plan --format github" in plan["steps"][-1]["run"]
+    assert plan["outputs"]["matrix"] == "${{ steps.plan.outputs.matrix }}"
+
+    assert cell["needs"] == "plan" and cell["timeout-minutes"] == 17 + 10  # 1000 s, rounded up
+    assert cell["strategy"] == {
+        "fail-fast": False,
+        "matrix": "${{ fromJSON(needs.plan.outputs.matrix) }}",
+    }
+    runs = [step.get("run") for step in cell["steps"]]
+    assert "nox -s ${{ matrix.session }}" in runs
+    assert "python -m pip install nox-compat -e ." in runs  # not nox-compat itself
+    setup = next(s for s in cell["steps"] if s.get("uses") == "actions/setup-python@v5")
+    assert setup["with"]["python-version"] == "${{ matrix.python }}"
+    upload = cell["steps"][-1]
+    assert upload["uses"] == "actions/upload-artifact@v4" and upload["if"] == "always()"
+    assert upload["with"]["name"] == "${{ matrix.session }}"
+    assert upload["with"]["path"] == "out/results/${{ matrix.session }}.json"
+
+    assert report["needs"] == ["plan", "cell"]
+    assert report["permissions"] == {"contents": "read", "issues": "write"}
+    download = next(s for s in report["steps"] if s.get("uses") == "actions/download-artifact@v4")
+    assert download["with"]["merge-multiple"] is True
+    assert download["with"]["path"] == "out/results"
+    issues = report["steps"][-1]
+    assert issues["run"] == "compat issues"
+    assert issues["env"] == {"GITHUB_TOKEN": "${{ secrets.GITHUB_TOKEN }}"}
+    assert "compat report" in [s.get("run") for s in report["steps"]]
+    # the tool's own jobs use the newest Python of the matrix
+    assert plan["steps"][1]["with"]["python-version"] == "3.12"
+
+
+def test_upstream_workflow_and_issue_template(project, capsys):
+    generate(project / "compat.toml", capsys)
+    data = parse((project / workflows.UPSTREAM_WORKFLOW).read_text())
+    assert data["on"] == {"schedule": [{"cron": "0 8 * * *"}], "workflow_dispatch": {}}
+    assert data["permissions"] == {"contents": "read", "issues": "write"}
+    (job,) = data["jobs"].values()
+    assert job["steps"][-1]["run"] == "compat upstream --days 1 --create-issues"
+    assert job["steps"][-1]["env"] == {"GITHUB_TOKEN": "${{ secrets.GITHUB_TOKEN }}"}
+
+    template = (project / workflows.ISSUE_TEMPLATE).read_text()
+    _, front, body = template.split("---\n", 2)
+    assert set(parse(front)) == {"name", "about", "title", "labels", "assignees"}
+    assert "| `crewai` | `crewai` | 1.0 |" in body and "| `openai` | `openai` | 1.0 |" in body
+    assert "nox -s compat-<integration>-<label>" in body
+
+
+def test_monorepo_paths_are_relative_to_the_repository(monorepo, capsys):
+    generate(monorepo / "libs/mylib/compat.toml", capsys)
+    dependabot = parse((monorepo / workflows.DEPENDABOT).read_text())
+    assert dependabot["updates"][0]["directory"] == "/libs/mylib"
+    data = parse((monorepo / workflows.MATRIX_WORKFLOW).read_text())
+    assert "libs/mylib/compat.toml" in data["on"]["pull_request"]["paths"]
+    cell = data["jobs"]["cell"]
+    assert cell["defaults"] == {"run": {"working-directory": "libs/mylib"}}
+    assert cell["steps"][-1]["with"]["path"] == "libs/mylib/out/results/${{ matrix.session }}.json"
+    assert "python -m pip install nox-compat" in [s.get("run") for s in cell["steps"]]
+
+
+def test_nox_compat_itself_installs_from_the_checkout():
+    matrix = load(REPO / "compat.toml")
+    assert workflows.install_command(matrix) == 'python -m pip install -e ".[dev]"'
+
+
+def test_yaml_emitter_round_trips_under_yaml_1_1_and_1_2():
+    tricky = [
+        "on", "No", "yes", "null", "~", "true", "09:00", "0 9 * * 1", "3.10", "1e3", ".5",
+        "*", "&a", "!x", "- x", "a: b", "a #b", "#c", "", " lead", "trail ", "@x", "`x`",
+        "[x]", "{x}", "%x", "|", ">", "'q'", '"q"', ".compat/results", "x\ty",
+        "${{ matrix.python }}", "${{ !cancelled() }}", "a\nb\n", "a\nb", "a\n\nb\n",
+        "ünï", "=", "a\n\n", "\ta\nb", " a\nb", "a\tb\nc", "a \nb", "x\x85y\nz", "\u2028", "abc\n", "a\nb\n\n", "a\r\nb",
+    ]  # fmt: skip
+    data = {
+        "on": {"k": tricky, "nested": [{"a": 1, "b": [True, False, None]}, [], {}]},
+        "empty": {},
+        "list": [["x", "y"], {"z": "w"}],
+        "multi": "line one\n  indented\nline three\n",
+    }
+    text = workflows.to_yaml(data)
+    assert parse(text) == data
+    assert parse(text, (1, 1)) == data
+
+
+def test_bad_config_is_exit_2(tmp_path, capsys):
+    (tmp_path / "compat.toml").write_text("[integrations.x]\npackage = 3\n")
+    assert main(["dependabot", "--config", str(tmp_path / "compat.toml")]) == 2
+    assert "compat: error:" in capsys.readouterr().err
+    assert not (tmp_path / ".github").exists()
