@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import logging
 import os
-import shutil
+import sys
 import tarfile
 import tempfile
 import zipfile
@@ -457,11 +458,18 @@ def _returned_class(obj: griffe.Object, api: dict) -> griffe.Object | None:
 
 def _value_class(obj: griffe.Object, api: dict) -> griffe.Object | None:
     """The class of a property's or annotated attribute's value, when it is one we can read."""
-    if obj.is_function and "property" in obj.labels:
+    if obj.is_function and _is_property(obj):
         return _class_of(obj.returns, api)
     if obj.is_attribute:
         return _class_of(obj.annotation, api)
     return None
+
+
+def _is_property(func: griffe.Object) -> bool:
+    """``@property``, ``@cached_property`` and look-alikes (``@_compat.cached_property``)."""
+    if "property" in func.labels:
+        return True
+    return any(str(d.value).rsplit(".", 1)[-1].endswith("property") for d in func.decorators)
 
 
 def _class_of(annotation: object, api: dict) -> griffe.Object | None:
@@ -512,3 +520,82 @@ def _lazily_exported(module: griffe.Object, name: str) -> bool:
                 if name in (text, text.rsplit(".", 1)[-1], text.rsplit(":", 1)[-1]):
                     return True
     return False
+
+
+# ---------------------------------------------------------------- the command
+
+
+def command(args) -> int:
+    """``compat apidiff PACKAGE OLD NEW [--uses PATH…] [--json]``."""
+    from compat import matrix as matrix_mod
+
+    config = _config(args.config, matrix_mod)
+    index_url = args.index_url or (
+        config.settings.index_url if config else matrix_mod.default_index_url()
+    )
+    client = IndexClient(index_url, offline=args.offline)
+    uses = [Path(p) for p in args.uses] if args.uses else _integration_uses(config, args.package)
+    try:
+        if uses:
+            found = targeted_diff(client, args.package, args.old, args.new, uses)
+        else:
+            found = full_diff(client, args.package, args.old, args.new)
+    except ApiDiffError as exc:
+        print(f"compat: error: {exc}", file=sys.stderr)
+        return 2
+    mode = "targeted" if uses else "full"
+    if args.json:
+        doc = {
+            "package": args.package,
+            "old": args.old,
+            "new": args.new,
+            "mode": mode,
+            "uses": [str(p) for p in uses],
+            "breakages": [b.to_dict() for b in found],
+        }
+        print(json.dumps(doc, indent=2))
+    else:
+        print(render(args.package, args.old, args.new, mode, found))
+    if mode == "targeted":
+        return 1 if any(b.rank == "certain" for b in found) else 0
+    return 1 if found else 0
+
+
+def _config(path: str | None, matrix_mod):
+    """The matrix when there is one (``--config``, or found from cwd); None without."""
+    if path is None:
+        try:
+            path = matrix_mod.find_config()
+        except matrix_mod.ConfigError:
+            return None
+    return matrix_mod.load(path)
+
+
+def _integration_uses(config, package: str) -> list[Path]:
+    """The test files and ``file`` of the integration(s) of ``package`` in compat.toml."""
+    if config is None:
+        return []
+    paths: list[Path] = []
+    for integ in config.integrations:
+        if canonicalize_name(integ.package) != canonicalize_name(package):
+            continue
+        for item in (*integ.tests, *([integ.file] if integ.file else [])):
+            path = config.root / item
+            if path.exists():
+                paths.append(path)
+            else:
+                print(f"compat: {item} (integration {integ.name}) does not exist", file=sys.stderr)
+    return list(dict.fromkeys(paths))
+
+
+def render(package: str, old: str, new: str, mode: str, found: list[Breakage]) -> str:
+    counts = {rank: sum(b.rank == rank for b in found) for rank in RANKS}
+    head = f"{package} {old} -> {new} ({mode} API diff): "
+    if not found:
+        return head + "no breaking change found"
+    lines = [head + ", ".join(f"{n} {rank}" for rank, n in counts.items() if n)]
+    for item in found:
+        lines.append(f"{item.rank:<8}  {item.kind:<26}  {item.message}")
+        for where in item.used_at:
+            lines.append(f"{'':<10}used at {where}")
+    return "\n".join(lines)

@@ -146,6 +146,12 @@ def cmd_generated(args: argparse.Namespace) -> int:
     return 1 if stale else 0
 
 
+def cmd_apidiff(args: argparse.Namespace) -> int:
+    from compat import apidiff  # imports griffe: only for this command
+
+    return apidiff.command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="compat", description=__doc__)
     common = argparse.ArgumentParser(add_help=False)
@@ -178,6 +184,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("issues", parents=[common], help="file deduplicated issues from results")
     issues_cmd.add_arguments(p)
     p.set_defaults(func=issues_cmd.run)
+    p = sub.add_parser(
+        "apidiff", parents=[common], help="API breaking changes between two releases"
+    )
+    p.add_argument("package", help="the distribution, e.g. langchain-core")
+    p.add_argument("old", help="the version that worked")
+    p.add_argument("new", help="the version to check")
+    p.add_argument(
+        "--uses",
+        nargs="+",
+        metavar="PATH",
+        help="keep only breakages touching this code (default: the integration's tests and "
+        "file from compat.toml; without them, the full API diff)",
+    )
+    p.add_argument("--index-url", help="the index to download from (default: the matrix's)")
+    p.add_argument("--json", action="store_true", help="print the breakages as JSON")
+    p.set_defaults(func=cmd_apidiff)
+
     for name, what in (
         ("dependabot", ".github/dependabot.yml"),
         ("workflows", "dependabot.yml, the matrix and release-monitor workflows, issue template"),

@@ -104,6 +104,11 @@ class FakeGitHub:
 
     # -- data --------------------------------------------------------------------------------
 
+    def add_repo(self, repo: str) -> None:
+        """Make ``repo`` exist (with no releases and no issues yet)."""
+        self.releases.setdefault(repo, [])
+        self.issues.setdefault(repo, [])
+
     def add_release(self, repo: str, tag: str, body: str = "", **fields) -> dict:
         """Add a release (newest first, like GitHub lists them)."""
         release = {
@@ -121,7 +126,7 @@ class FakeGitHub:
 
     def add_issue(self, repo: str, title: str, body: str = "", labels=(), **fields) -> dict:
         issues = self.issues.setdefault(repo, [])
-        number = len(issues) + 1 + sum(1 for _ in self.comments)
+        number = len(issues) + 1
         issue = {
             "number": number,
             "title": title,

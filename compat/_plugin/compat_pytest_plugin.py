@@ -74,7 +74,10 @@ def _source_of(frame, stacklevel: int) -> str:
         if frame.f_back is None:
             break
         frame = frame.f_back
-    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+    path = frame.f_code.co_filename
+    if path.startswith(os.getcwd() + os.sep):
+        path = os.path.relpath(path)
+    return f"{path}:{frame.f_lineno}"
 
 
 def _recording_warn(message, category=None, stacklevel=1, source=None, **kwargs):
