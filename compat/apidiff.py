@@ -34,7 +34,7 @@ _KEEP = (".py", ".pyi")
 _META = ("top_level.txt", "PKG-INFO", "METADATA")
 _NOT_PACKAGES = {"test", "tests", "testing", "docs", "doc", "examples", "example", "benchmarks"}
 _NOT_PACKAGES |= {"scripts", "tools", "setup", "conftest", "noxfile", "build", "_build"}
-logging.getLogger("griffe").setLevel(logging.ERROR)  # unresolvable imports are expected
+logging.getLogger("griffe").setLevel(logging.CRITICAL)  # we report load errors ourselves
 
 
 class ApiDiffError(Exception):
@@ -183,8 +183,10 @@ def load_api(tree: Path, names: Iterable[str]) -> dict[str, griffe.Object]:
     for name in names:
         try:
             api[name] = loader.load(name, find_stubs_package=False)
-        except (ImportError, griffe.LoadingError) as exc:
-            logging.getLogger(__name__).debug("cannot load %s: %s", name, exc)
+        except griffe.LoadingError as exc:
+            raise ApiDiffError(f"cannot read {name} in {tree.name}: {exc}") from None
+        except ImportError:
+            continue  # listed in the metadata, not in the archive
     return api
 
 
@@ -235,14 +237,39 @@ _CERTAIN_KINDS = {
 def _from_griffe(item: griffe.Breakage, new_api: dict[str, griffe.Object]) -> Breakage:
     kind = item.kind.name.lower().replace("_", "-")
     rank = "certain" if item.kind in _CERTAIN_KINDS else "possible"
-    message = item.explain(griffe.ExplanationStyle.ONE_LINE).strip()
     path = item.obj.path
+    message = f"{path}: {_griffe_message(item)}"
     if item.kind is griffe.BreakageKind.OBJECT_REMOVED:
         parent, _, name = path.rpartition(".")
         holder = _resolve(new_api, segments(parent)) if parent else None
         if holder and holder.status == "found" and _lazily_exported(holder.obj, name):
             rank, message = "possible", f"{message} (the module's __getattr__ may still export it)"
     return Breakage(rank, kind, path, message)
+
+
+def _griffe_message(item: griffe.Breakage) -> str:
+    """A plain one-line explanation (griffe's own carries colours and temp paths)."""
+    old, new = item.old_value, item.new_value
+    what = item.kind.value[0].lower() + item.kind.value[1:]
+    param = old if isinstance(old, griffe.Parameter) else new
+    if not isinstance(param, griffe.Parameter):
+        return what if old is None or new is None else f"{what}: {old} -> {new}"
+    if isinstance(old, griffe.Parameter) and isinstance(new, griffe.Parameter):
+        if item.kind is griffe.BreakageKind.PARAMETER_CHANGED_KIND:
+            return f"parameter {param.name!r} changed kind: {old.kind.value} -> {new.kind.value}"
+        if item.kind is griffe.BreakageKind.PARAMETER_CHANGED_DEFAULT:
+            return f"parameter {param.name!r} default changed: {old.default} -> {new.default}"
+    details = f" ({item.details})" if item.details else ""
+    verb = _PARAMETER_VERBS.get(item.kind, what)
+    return f"parameter {param.name!r} {verb}{details}"
+
+
+_PARAMETER_VERBS = {
+    griffe.BreakageKind.PARAMETER_REMOVED: "was removed",
+    griffe.BreakageKind.PARAMETER_ADDED_REQUIRED: "was added as required",
+    griffe.BreakageKind.PARAMETER_CHANGED_REQUIRED: "is now required",
+    griffe.BreakageKind.PARAMETER_MOVED: "moved",
+}
 
 
 def _sorted(found: list[Breakage]) -> list[Breakage]:
@@ -256,7 +283,8 @@ def diff_uses(
     found: dict[tuple[str, str, str], Breakage] = {}
     for use in uses:
         for item in _check(old_api, new_api, use):
-            key = (item.kind, item.object_path, item.message)
+            same = item.message if item.kind != "object-removed" else ""  # one per removal
+            key = (item.kind, item.object_path, same)
             known = found.setdefault(key, item)
             if known is not item:
                 if RANKS.index(item.rank) < RANKS.index(known.rank):
@@ -297,7 +325,10 @@ def _removed(use: Use, segs: list[str], after: _Resolution) -> Breakage:
     rank, why = "certain", ""
     holder = after.obj
     if holder is not None and holder.is_module and _lazily_exported(holder, name):
-        rank, why = "possible", f"; {holder.path}.__getattr__ may still export it"
+        message = f"is no longer defined statically; {holder.path}.__getattr__ mentions it"
+        return _make(
+            use, "possible", "object-removed", gone, message + ", it may be lazily exported"
+        )
     elif holder is not None and holder.is_class and _has_external_bases(holder):
         rank, why = "possible", "; it may still be inherited from a base class outside the package"
     if use.kind == "override" and after.index == len(segs) - 1:

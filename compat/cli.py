@@ -31,13 +31,13 @@ def load_plan(args: argparse.Namespace) -> Plan:
 
 def select_cells(plan: Plan, names: list[str]) -> list[Cell]:
     """Cells named by full session, session without Python suffix, or integration."""
-    chosen = [
-        c for c in plan.cells if not names or {c.session, c.name, c.integration} & set(names)
-    ]
+    chosen = [c for c in plan.cells if not names or {c.session, c.name, c.integration} & set(names)]
     known = {n for c in plan.cells for n in (c.session, c.name, c.integration)}
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise ConfigError(f"no such session or integration: {', '.join(unknown)} (see `compat plan`)")
+        raise ConfigError(
+            f"no such session or integration: {', '.join(unknown)} (see `compat plan`)"
+        )
     return chosen
 
 
@@ -152,6 +152,18 @@ def cmd_apidiff(args: argparse.Namespace) -> int:
     return apidiff.command(args)
 
 
+def cmd_bisect(args: argparse.Namespace) -> int:
+    from compat import bisect
+    from compat.report import write_docs
+    from compat.results import load_all
+
+    plan = load_plan(args)
+    answer = bisect.run(plan, args.integration, good=args.good, bad=args.bad, python=args.python)
+    print(bisect.describe(answer))
+    write_docs(plan.matrix, load_all(plan.matrix.results_dir), plan)
+    return 1 if answer.problem else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="compat", description=__doc__)
     common = argparse.ArgumentParser(add_help=False)
@@ -173,9 +185,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", parents=[common], help="render the docs from stored results")
     p.add_argument(
-        "--merge", nargs="+", metavar="DIR", help="first merge results found under DIR (CI artifacts)"
+        "--merge",
+        nargs="+",
+        metavar="DIR",
+        help="first merge results found under DIR (CI artifacts)",
     )
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("bisect", parents=[common], help="find the first release that broke you")
+    p.add_argument("integration")
+    p.add_argument(
+        "--good", help="a version that passes (default: highest passing result, else min)"
+    )
+    p.add_argument(
+        "--bad", help="a version that fails (default: lowest failing result, else latest)"
+    )
+    p.add_argument("--python", help="X.Y (default: the integration's first Python)")
+    p.set_defaults(func=cmd_bisect)
 
     p = sub.add_parser("upstream", parents=[common], help="new upstream releases and their risk")
     upstream_cmd.add_arguments(p)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from compat.bisect import load_answer
 from compat.matrix import Integration, Matrix
 from compat.plan import Plan
 from compat.results import INCOMPATIBLE, STATUSES, Result, write_atomic
@@ -69,21 +70,15 @@ def build_rows(matrix: Matrix, results: dict[str, Result], plan: Plan | None) ->
             labels = list(dict.fromkeys(c.label for c in cells))
         else:
             current = [r for r in results.values() if r["integration"] == integ.name]
-            labels = list(dict.fromkeys(r["label"] for r in current))
-        bisects = [
-            r for r in results.values() if r["integration"] == integ.name and r["label"] == "bisect"
-        ]
-        row = Row(integ, [r for r in current if r["label"] != "bisect"], labels)
+            labels = list(
+                dict.fromkeys(r["label"] for r in current if not r["label"].startswith("bisect"))
+            )
+        row = Row(integ, [r for r in current if not r["label"].startswith("bisect")], labels)
         row.latest_on_index = plan.latest(integ) if plan else None
-        row.first_bad = _first_bad(bisects)
+        row.first_bad = load_answer(matrix.results_dir, integ.name)
         row.marks = _marks(row)
         rows.append(row)
     return rows
-
-
-def _first_bad(bisects: list[Result]) -> dict | None:
-    answers = [r.get("bisect") for r in bisects if r.get("bisect")]
-    return max(answers, key=lambda a: a.get("found_at", "")) if answers else None
 
 
 def _marks(row: Row) -> list[str]:
@@ -162,8 +157,8 @@ def _short(text: str) -> str:
 
 def _details(row: Row) -> list[str]:
     lines = [""] + [f"- {mark}" for mark in row.marks]
-    if row.first_bad:
-        fb = row.first_bad
+    fb = row.first_bad
+    if fb and fb.get("found"):
         lines.append(
             f"- 🔎 bisect: first bad version **{fb['first_bad']}** (last good {fb['last_good']}), "
             f"Python {fb.get('python', '?')}"

@@ -133,7 +133,9 @@ def test_conventional_commit_bang_is_high_but_other_commits_are_not():
     assert score.level == "high"
     [signal] = score.signals
     assert "`!:`" in signal.reason
-    assert signal.lines == ("- a1b2c3d fix!: raise ValueError on unknown model names instead of warning",)
+    assert signal.lines == (
+        "- a1b2c3d fix!: raise ValueError on unknown model names instead of warning",
+    )
 
 
 def test_towncrier_deprecations_and_removals_that_removes_is_high():
@@ -141,7 +143,9 @@ def test_towncrier_deprecations_and_removals_that_removes_is_high():
     assert [(s.level, s.reason) for s in signals] == [
         ("high", '"Deprecations and Removals" section removes APIs')
     ]
-    assert signals[0].lines == ("- Remove the ``acme.legacy`` module, deprecated since 0.6. (#130)",)
+    assert signals[0].lines == (
+        "- Remove the ``acme.legacy`` module, deprecated since 0.6. (#130)",
+    )
 
 
 def test_towncrier_deprecations_only_is_medium():
@@ -235,7 +239,10 @@ def test_requires_python_change():
         "medium",
         ["requires-python changed: >=3.9 → >=3.10"],
     )
-    assert score_release("1.3.0", previous_requires_python=">=3.9", requires_python=">=3.9").signals == ()
+    assert (
+        score_release("1.3.0", previous_requires_python=">=3.9", requires_python=">=3.9").signals
+        == ()
+    )
 
 
 def test_yanked_and_extra_signals():
@@ -261,7 +268,9 @@ def test_tag_forms(tag: str):
     assert tag_version(tag, "acme-sdk")[0] == Version("1.2.3")
 
 
-@pytest.mark.parametrize("tag", ["acme-cli-v1.2.3", "langchain-openai==1.2.3", "dotnet-v1.2.3", "v1.2"])
+@pytest.mark.parametrize(
+    "tag", ["acme-cli-v1.2.3", "langchain-openai==1.2.3", "dotnet-v1.2.3", "v1.2"]
+)
 def test_tags_of_other_packages_do_not_match(tag: str):
     hit = tag_version(tag, "acme-sdk")
     assert hit is None or hit[0] != Version("1.2.3")
@@ -272,7 +281,10 @@ def test_package_specific_tag_wins_in_a_monorepo():
         {"tag_name": "v0.3.1", "body": "generic"},
         {"tag_name": "acme-sdk==0.3.1", "body": "specific"},
     ]
-    assert match_releases(releases, "acme-sdk", [Version("0.3.1")])[Version("0.3.1")]["body"] == "specific"
+    assert (
+        match_releases(releases, "acme-sdk", [Version("0.3.1")])[Version("0.3.1")]["body"]
+        == "specific"
+    )
 
 
 def test_github_repo_from_project_urls():
@@ -348,10 +360,15 @@ def test_upstream_human_output(project: Path, index_server: IndexServer, fake_gi
     low = next(line for line in lines if "1.2.0" in line and "LOW" in line)
     assert "releases/tag/v1.2.0" in low
     assert "1.1.0" not in out.replace("1.1.0 ", "")  # outside the window
-    assert "Summary: 2 releases in the last 7 days across 1 integration: 1 high, 0 medium, 1 low" in out
+    assert (
+        "Summary: 2 releases in the last 7 days across 1 integration: 1 high, 0 medium, 1 low"
+        in out
+    )
     assert "| *" not in out  # no previews without -v
     # the repository came from the latest wheel's METADATA (no PEP 658 here: downloaded)
-    assert any(path.endswith("acme_sdk-2.0.0-py3-none-any.whl") for _, path, _ in index_server.requests)
+    assert any(
+        path.endswith("acme_sdk-2.0.0-py3-none-any.whl") for _, path, _ in index_server.requests
+    )
     # the notes were on the second page of releases
     assert [r.path for r in fake_github.requests if "releases" in r.path][-1].endswith("page=2")
     assert "Authorization" not in fake_github.requests[0].headers
@@ -376,7 +393,9 @@ def test_upstream_token_is_sent_but_never_printed(project: Path, fake_github, mo
     monkeypatch.setenv("GH_TOKEN", "ghp_secret123")
     code, out, err = run_cli(capsys, "upstream", "--config", str(project), "-v")
     assert code == 1
-    assert {r.headers.get("Authorization") for r in fake_github.requests} == {"Bearer ghp_secret123"}
+    assert {r.headers.get("Authorization") for r in fake_github.requests} == {
+        "Bearer ghp_secret123"
+    }
     assert "ghp_secret123" not in out + err
 
 
@@ -391,12 +410,17 @@ def test_upstream_github_down_is_exit_2(project: Path, fake_github, capsys):
     fake_github.fail_5xx = 100
     code, out, _ = run_cli(capsys, "upstream", "--config", str(project))
     assert code == 2
-    assert "error: release notes of acme/acme-sdk: GitHub answered 502; gave up after 4 attempts" in out
+    assert (
+        "error: release notes of acme/acme-sdk: GitHub answered 502; gave up after 4 attempts"
+        in out
+    )
     assert "1 could not be checked" in out
 
 
 def test_upstream_missing_notes_is_not_an_error(project: Path, fake_github, capsys):
-    fake_github.releases["acme/acme-sdk"] = [r for r in fake_github.releases["acme/acme-sdk"] if "cli" in r["tag_name"]]
+    fake_github.releases["acme/acme-sdk"] = [
+        r for r in fake_github.releases["acme/acme-sdk"] if "cli" in r["tag_name"]
+    ]
     code, out, _ = run_cli(capsys, "upstream", "--config", str(project), "--days", "2")
     assert code == 1  # still high: the major jump
     assert "no release notes found on acme/acme-sdk" in out
@@ -406,7 +430,9 @@ def test_upstream_nothing_new(project: Path, fake_github, index_server, capsys):
     config = project.read_text().replace('"acme-sdk"', '"acme-sdk"\nrepo = "acme/acme-sdk"')
     project.write_text(config)
     fake_github.requests.clear()
-    code, out, _ = run_cli(capsys, "upstream", "--config", str(project), "--days", "1", "--integration", "acme")
+    code, out, _ = run_cli(
+        capsys, "upstream", "--config", str(project), "--days", "1", "--integration", "acme"
+    )
     # 2.0.0 was uploaded exactly a day before NOW, i.e. just outside a 1-day window at run time
     assert code == 0
     assert "no new releases in the last 1 days" in out
@@ -433,9 +459,16 @@ def test_upstream_creates_release_alerts_once(project: Path, fake_github, monkey
     assert code == 1
     [issue] = fake_github.issues["me/mylib"]
     assert issue["title"] == "[Release Alert] acme 2.0.0"
-    assert [label["name"] for label in issue["labels"]] == ["release-alert", "acme", "priority:high"]
+    assert [label["name"] for label in issue["labels"]] == [
+        "release-alert",
+        "acme",
+        "priority:high",
+    ]
     assert "> * **client:** `Client.fetch()` now returns" in issue["body"]
-    assert "nox -s compat-acme-latest" in issue["body"] and 'uv pip install "acme-sdk==2.0.0"' in issue["body"]
+    assert (
+        "nox -s compat-acme-latest" in issue["body"]
+        and 'uv pip install "acme-sdk==2.0.0"' in issue["body"]
+    )
     assert "created       [Release Alert] acme 2.0.0 #1" in out
     writes = len(fake_github.writes())
     code, out, _ = run_cli(capsys, "upstream", "--config", str(project), "--create-issues")
@@ -450,10 +483,27 @@ def test_create_issues_needs_a_repository(project: Path, capsys):
 
 def test_script_wrapper_takes_the_same_flags(project: Path, fake_github):
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "check_upstream_changes.py"), "--config", str(project), "--days", "30", "-v"],
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "check_upstream_changes.py"),
+            "--config",
+            str(project),
+            "--days",
+            "31",
+            "-v",
+        ],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 1, done.stderr
-    assert "Summary: 3 releases in the last 30 days" in done.stdout
+    assert "Summary: 3 releases in the last 31 days" in done.stdout
+
+
+@pytest.mark.network
+def test_live_repo_discovery_from_pypi(tmp_path: Path):
+    from compat.index import IndexClient
+    from compat.upstream.repo import find_repo
+
+    client = IndexClient("https://pypi.org/simple", cache_dir=tmp_path)
+    assert find_repo(client, client.project("openai")) == "openai/openai-python"

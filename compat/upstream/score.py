@@ -220,12 +220,8 @@ def _section_kind(title: str) -> str | None:
     text = _normalise(title)
     if re.search(r"(?<!non )(?<!non-)\bbreaking\b", text) and "non breaking" not in text:
         return "breaking"
-    words = set(text.split())
-    if words & {"deprecations", "deprecation", "deprecated"} and words & {
-        "removals",
-        "removal",
-        "removed",
-    }:
+    deprecated, removed = r"(deprecations?|deprecated)", r"(removals?|removed)"
+    if re.fullmatch(rf"{deprecated} and {removed}|{removed} and {deprecated}", text):
         return "deprecations-removals"
     if re.fullmatch(r"(removed|removals?|removed (features|apis?|functionality|support))", text):
         return "removed"

@@ -1,0 +1,71 @@
+"""`compat bisect` end to end: real cells over the local test index."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+from pkgindex import IndexServer
+from test_cells import GREET, TOOLS, acme, make_project
+
+from compat.cli import main
+
+PY = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+@pytest.fixture
+def project(index_server: IndexServer, tmp_path: Path, monkeypatch) -> Path:
+    releases = [acme(f"1.{minor}.0", GREET if minor < 6 else "") for minor in range(10)]
+    releases[3] = acme("1.3.0", requires=["missing-dependency>=1"])  # untestable: skipped
+    index_server.add(*releases, acme("1.7.1", yanked=True))
+    index_server.add_installed(*TOOLS)
+    index_server.add(*__import__("test_cells").RELEASES[-1:])  # noisy-lib
+    root = make_project(tmp_path / "proj", index_server)
+    monkeypatch.chdir(root)
+    return root
+
+
+def test_bisect_finds_first_bad_release(project: Path, capsys) -> None:
+    assert main(["bisect", "acme", "--good", "1.0.0", "--bad", "1.9.0"]) == 0
+    out = capsys.readouterr().out
+    assert "first bad version: 1.6.0" in out and "last good version: 1.5.0" in out
+    assert "failing: tests/test_smoke.py::test_acme_greet" in out
+    answer = json.loads((project / ".compat/results/bisect-acme.answer.json").read_text())
+    candidates = 8  # 1.1 … 1.8, the yanked 1.7.1 excluded
+    steps = [c for c in answer["cells"] if c["version"] not in ("1.0.0", "1.9.0")]
+    assert len(steps) <= math.ceil(math.log2(candidates)) + 1 + len(answer["skipped"])
+    assert "1.7.1" not in [c["version"] for c in answer["cells"]]
+    results = list((project / ".compat/results").glob("compat-acme-bisect-*.json"))
+    assert len(results) == len(answer["cells"])  # stored like any cell
+    docs = (project / "docs/compatibility-matrix.md").read_text()
+    assert "first bad version **1.6.0** (last good 1.5.0)" in docs
+
+
+def test_bisect_skips_untestable_versions(project: Path, capsys) -> None:
+    assert main(["bisect", "acme", "--good", "1.2.0", "--bad", "1.5.0"]) == 1  # 1.5 passes
+    assert "the bad end 1.5.0 is not bad (passed)" in capsys.readouterr().out
+    assert main(["bisect", "acme", "--good", "1.0.0", "--bad", "1.6.0"]) == 0
+    out = capsys.readouterr().out
+    assert "first bad version: 1.6.0" in out and "skipped (could not be tested): 1.3.0" in out
+
+
+def test_bisect_defaults_from_stored_results(project: Path, capsys) -> None:
+    assert main(["run", "compat-acme-min", "compat-acme-latest"]) == 1  # 1.0 passes, 1.9 fails
+    capsys.readouterr()
+    assert main(["bisect", "acme"]) == 0
+    out = capsys.readouterr().out
+    assert "1.0.0 → 1.9.0" in out and "first bad version: 1.6.0" in out
+    answer = json.loads((project / ".compat/results/bisect-acme.answer.json").read_text())
+    assert {"1.0.0", "1.9.0"}.isdisjoint(c["version"] for c in answer["cells"])  # ends were known
+
+
+def test_bisect_errors(project: Path, capsys) -> None:
+    assert main(["bisect", "acme", "--good", "1.9.0", "--bad", "1.0.0"]) == 2
+    assert "must be older than" in capsys.readouterr().err
+    assert main(["bisect", "acme", "--good", "1.0.5", "--bad", "1.9.0"]) == 2
+    assert "1.0.5 does not exist on the index" in capsys.readouterr().err
+    assert main(["bisect", "acmee"]) == 2
+    assert "did you mean 'acme'" in capsys.readouterr().err

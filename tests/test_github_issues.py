@@ -1,0 +1,323 @@
+"""The GitHub client and the deduplicated issues, against a local fake GitHub API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fakegithub import FakeGitHub
+
+from compat.cli import main
+from compat.github import GitHub, GitHubError
+from compat.issues import (
+    Draft,
+    compat_failures,
+    file_issues,
+    neutralise,
+    priority,
+    quote,
+)
+
+REPO = "me/mylib"
+
+
+@pytest.fixture
+def fake(monkeypatch) -> FakeGitHub:
+    with FakeGitHub() as server:
+        monkeypatch.setenv("GITHUB_API_URL", server.url)
+        monkeypatch.setattr(GitHub, "backoff", 0.0)
+        server.add_repo(REPO)
+        yield server
+
+
+def client(fake: FakeGitHub, waits: list[float] | None = None, **kw) -> GitHub:
+    return GitHub(sleep=(waits.append if waits is not None else lambda s: None), **kw)
+
+
+# -- the client ---------------------------------------------------------------------------------
+
+
+def test_pagination_follows_link_headers(fake: FakeGitHub):
+    for i in range(250):
+        fake.add_release("acme/sdk", f"v1.{i}.0")
+    tags = [r["tag_name"] for r in client(fake).releases("acme/sdk")]
+    assert len(tags) == 250 and tags[0] == "v1.249.0" and tags[-1] == "v1.0.0"
+    pages = [r.path for r in fake.requests]
+    assert len(pages) == 3 and "per_page=100" in pages[0] and pages[2].endswith("page=3")
+
+
+def test_environment_selects_api_and_token(fake: FakeGitHub, monkeypatch):
+    anonymous = GitHub()
+    assert anonymous.api_url == fake.url and not anonymous.authenticated
+    monkeypatch.setenv("GH_TOKEN", "gh-secret")
+    gh = GitHub()
+    assert gh.authenticated and "gh-secret" not in repr(gh)
+    list(gh.releases(REPO))
+    assert fake.requests[-1].headers["Authorization"] == "Bearer gh-secret"
+    monkeypatch.setenv("GITHUB_TOKEN", "gha-secret")  # GITHUB_TOKEN wins
+    list(GitHub().releases(REPO))
+    assert fake.requests[-1].headers["Authorization"] == "Bearer gha-secret"
+
+
+def test_rate_limit_once_is_retried(fake: FakeGitHub):
+    waits: list[float] = []
+    fake.rate_limit_once = True
+    fake.add_release(REPO, "v1.0.0")
+    assert [r["tag_name"] for r in client(fake, waits).releases(REPO)] == ["v1.0.0"]
+    assert len(fake.requests) == 2 and len(waits) == 1
+
+
+def test_retry_after_is_honoured_and_bounded(fake: FakeGitHub):
+    waits: list[float] = []
+    fake.rate_limit_once, fake.retry_after = True, "2"
+    list(client(fake, waits).releases(REPO))
+    assert waits == [2.0]
+    fake.rate_limit_once, fake.retry_after = True, "3600"
+    with pytest.raises(GitHubError) as info:
+        list(client(fake, waits).releases(REPO))
+    message = str(info.value)
+    assert "rate limit exceeded for anonymous requests" in message
+    assert "set GITHUB_TOKEN or GH_TOKEN" in message and "not waiting 3600s" in message
+
+
+def test_5xx_is_retried_then_reported(fake: FakeGitHub):
+    waits: list[float] = []
+    fake.fail_5xx = 2
+    assert list(client(fake, waits).releases(REPO)) == []
+    assert len(waits) == 2
+    fake.fail_5xx = 10
+    with pytest.raises(
+        GitHubError,
+        match=r"GitHub answered 502; gave up after 4 attempts \(GET /repos/me/mylib/releases\)",
+    ):
+        list(client(fake).releases(REPO))
+
+
+def test_backoff_doubles(fake: FakeGitHub, monkeypatch):
+    monkeypatch.setattr(GitHub, "backoff", 0.5)
+    waits: list[float] = []
+    fake.fail_5xx = 3
+    list(client(fake, waits).releases(REPO))
+    assert waits == [0.5, 1.0, 2.0]
+
+
+def test_writes_are_not_retried_on_5xx(fake: FakeGitHub):
+    fake.fail_5xx = 1
+    with pytest.raises(GitHubError, match="GitHub answered 502"):
+        client(fake).create_issue(REPO, "t", "b", [])
+    assert fake.issues[REPO] == []
+
+
+def test_not_found_and_foreign_links(fake: FakeGitHub):
+    with pytest.raises(GitHubError, match="404: Not Found .*check the owner/name"):
+        list(client(fake).releases("acme/missing"))
+    with pytest.raises(GitHubError, match="refusing"):
+        client(fake).request("GET", "https://evil.example/repos/x")
+
+
+def test_unreachable_api(monkeypatch):
+    monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9")
+    monkeypatch.setattr(GitHub, "backoff", 0.0)
+    with pytest.raises(GitHubError, match=r"cannot reach http://127.0.0.1:9 .*gave up after 4"):
+        list(GitHub(timeout=2).releases(REPO))
+
+
+# -- text ---------------------------------------------------------------------------------------
+
+
+def test_neutralise_and_quote():
+    text = "thanks @octocat and @org/team <script>alert(1)</script> mail a@b.c"
+    safe = neutralise(text)
+    assert "@octocat" not in safe and "@\u200boctocat" in safe and "@\u200borg/team" in safe
+    assert "<" not in safe and "&lt;script>" in safe
+    long = "\n".join(f"line {i} @someone" for i in range(100))
+    quoted = quote(long, lines=10)
+    assert quoted.count("\n") == 11 and quoted.endswith("> […]")
+    assert all(line.startswith(">") for line in quoted.splitlines())
+    assert "@someone" not in quoted
+    assert len(quote("x" * 5000 + "\ny", chars=100)) < 200
+
+
+# -- compatibility failures from results --------------------------------------------------------
+
+
+def result(label: str, status: str, python: str = "3.12", version: str = "1.2.0", **kw) -> dict:
+    return {
+        "schema": 1,
+        "session": f"compat-acme-{label}-{python}",
+        "integration": "acme",
+        "label": label,
+        "package": "acme-sdk",
+        "requested": version,
+        "installed": version,
+        "python": python,
+        "status": status,
+        "tests": {"passed": 3, "failed": 1 if status == "failed" else 0, "skipped": 0, "errors": 0},
+        "failures": [],
+        "deprecations": [],
+        "log_tail": "",
+        "started": "2026-11-25T14:00:00Z",
+        **kw,
+    }
+
+
+@pytest.mark.parametrize(
+    ("label", "status", "expected"),
+    [
+        ("latest", "failed", "P0"),
+        ("latest", "install-failed", "P0"),
+        ("latest", "wrong-version", "P0"),
+        ("latest", "timeout", "P0"),
+        ("min", "failed", "P1"),
+        ("1.14", "install-failed", "P1"),
+        ("latest", "deprecated", "P2"),
+        ("min", "deprecated", "P2"),
+        ("latest", "passed", None),
+        ("latest", "skipped", None),
+        ("latest", "not-applicable", None),
+    ],
+)
+def test_priority(label: str, status: str, expected):
+    assert priority(label, status) == expected
+
+
+def test_failures_grouped_by_python_with_messages():
+    failure = {
+        "test": "tests/test_smoke.py::test_acme_client",
+        "message": "AttributeError: <Client> has no 'fetch' @bob",
+    }
+    drafts = compat_failures(
+        [
+            result("latest", "failed", "3.11", version="2.0.0", failures=[failure]),
+            result("latest", "failed", "3.12", version="2.0.0", failures=[failure]),
+            result("min", "failed", "3.12", version="1.0.0"),
+            result(
+                "1.2",
+                "deprecated",
+                deprecations=[
+                    {
+                        "category": "DeprecationWarning",
+                        "message": "fetch() is deprecated",
+                        "source": "acme/client.py:88",
+                    }
+                ],
+            ),
+            result("1.1", "passed"),
+        ]
+    )
+    assert [(d.title, d.labels) for d in drafts] == [
+        ("[Compat] acme latest 2.0.0 failed", ("compat", "acme", "P0")),
+        ("[Compat] acme min 1.0.0 failed", ("compat", "acme", "P1")),
+        ("[Compat] acme 1.2 1.2.0 deprecated", ("compat", "acme", "P2")),
+    ]
+    body = drafts[0].body
+    assert "on Python 3.11, 3.12" in body and "blocks users" in body
+    assert "`tests/test_smoke.py::test_acme_client`" in body
+    assert body.count("AttributeError") == 1  # the same failure on two Pythons is listed once
+    assert "&lt;Client>" in body and "@\u200bbob" in body
+    assert "nox -s compat-acme-latest" in body
+    assert "DeprecationWarning (acme/client.py:88): fetch() is deprecated" in drafts[2].body
+
+
+def test_install_failure_shows_log_tail_in_an_unbreakable_fence():
+    [draft] = compat_failures(
+        [result("latest", "install-failed", log_tail="```\nerror: no solution @x\n")]
+    )
+    assert "````\n```\nerror: no solution @x\n````" in draft.body
+
+
+# -- filing: dedup, comments, bound --------------------------------------------------------------
+
+
+def drafts(n: int, body: str = "body") -> list[Draft]:
+    return [
+        Draft(f"[Compat] acme min 1.{i}.0 failed", body, ("compat", "acme", "P1")) for i in range(n)
+    ]
+
+
+def test_dedup_comment_only_when_changed(fake: FakeGitHub):
+    gh = client(fake)
+    [created] = file_issues(gh, REPO, drafts(1))
+    assert (created.action, created.number) == ("created", 1)
+    assert fake.issues[REPO][0]["labels"] == [{"name": n} for n in ("compat", "acme", "P1")]
+    [again] = file_issues(gh, REPO, drafts(1))
+    assert again.action == "unchanged" and len(fake.writes()) == 1
+    [changed] = file_issues(gh, REPO, drafts(1, "new body"))
+    assert changed.action == "commented" and fake.comments[(REPO, 1)][-1]["body"] == "new body"
+    [same] = file_issues(gh, REPO, drafts(1, "new body"))  # compared with the last comment
+    assert same.action == "unchanged" and len(fake.writes()) == 2
+    assert len(fake.issues[REPO]) == 1
+
+
+def test_dedup_finds_issues_by_title_when_the_label_was_removed(fake: FakeGitHub):
+    fake.add_issue(REPO, "[Compat] acme min 1.0.0 failed", "body", labels=["bug"])
+    [outcome] = file_issues(client(fake), REPO, drafts(1))
+    assert outcome.action == "unchanged"
+    assert any(r.path.startswith("/search/issues") for r in fake.requests)
+
+
+def test_bound_on_new_issues(fake: FakeGitHub, capsys):
+    outcomes = file_issues(client(fake), REPO, drafts(5), max_new=2)
+    assert [o.action for o in outcomes] == [
+        "created",
+        "created",
+        "left-out",
+        "left-out",
+        "left-out",
+    ]
+    assert len(fake.issues[REPO]) == 2
+
+
+def test_dry_run_writes_nothing(fake: FakeGitHub):
+    fake.add_issue(REPO, "[Compat] acme min 1.0.0 failed", "old", labels=["compat"])
+    outcomes = file_issues(client(fake), REPO, drafts(2), dry_run=True)
+    assert [o.action for o in outcomes] == ["would comment", "would create"]
+    assert fake.writes() == []
+    assert [o.action for o in file_issues(None, None, drafts(1), dry_run=True)] == ["would create"]
+
+
+# -- `compat issues` ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def results_config(tmp_path: Path) -> Path:
+    results = tmp_path / ".compat" / "results"
+    results.mkdir(parents=True)
+    for r in [
+        result("latest", "failed", "3.12", version="2.0.0"),
+        result("latest", "failed", "3.11", version="2.0.0"),
+        result("min", "passed", version="1.0.0"),
+        result("1.1", "deprecated", version="1.1.3"),
+    ]:
+        (results / f"{r['session']}.json").write_text(json.dumps(r))
+    (results / "notes.json").write_text("[1, 2]")  # not a result: ignored
+    config = tmp_path / "compat.toml"
+    config.write_text('[integrations.acme]\npackage = "acme-sdk"\nmin = "1.0.0"\n')
+    return config
+
+
+def test_compat_issues_cli(results_config: Path, fake: FakeGitHub, monkeypatch, capsys):
+    monkeypatch.setenv("GITHUB_TOKEN", "tok")
+    code = main(["issues", "--config", str(results_config), "--repo", REPO, "--max", "1"])
+    out = capsys.readouterr().out
+    assert code == 1  # latest fails
+    assert "created       [Compat] acme latest 2.0.0 failed #1" in out
+    assert "left-out      [Compat] acme 1.1 1.1.3 deprecated" in out
+    assert "1 issue(s) left out: at most 1 new issues per run (--max)" in out
+    code = main(["issues", "--config", str(results_config), "--repo", REPO, "--json"])
+    outcomes = json.loads(capsys.readouterr().out)
+    assert [o["action"] for o in outcomes] == ["unchanged", "created"]
+    assert [i["title"] for i in fake.issues[REPO]] == [
+        "[Compat] acme latest 2.0.0 failed",
+        "[Compat] acme 1.1 1.1.3 deprecated",
+    ]
+
+
+def test_compat_issues_dry_run_without_github(results_config: Path, monkeypatch, capsys):
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    code = main(["issues", "--config", str(results_config), "--dry-run"])
+    out = capsys.readouterr().out
+    assert code == 1 and out.count("would create") == 2
+    code = main(["issues", "--config", str(results_config)])
+    assert code == 2 and "GITHUB_REPOSITORY" in capsys.readouterr().err
