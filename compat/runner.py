@@ -198,7 +198,10 @@ def _run_steps(
         _fail(result, "failed", out, f"pytest did not finish (exit code {code})")
         return
     result.update(
-        tests=report["tests"], failures=report["failures"], deprecations=report["deprecations"]
+        tests=report["tests"],
+        failures=report["failures"],
+        deprecations=report["deprecations"],
+        pytest_s=report["duration_s"],
     )
     counts = report["tests"]
     if counts["failed"] or counts["errors"] or code not in (0, 5):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import warnings
 from importlib import metadata
 
@@ -33,6 +34,7 @@ _report: dict = {
     "deprecations": [],
 }
 _upstream: set[str] = set()
+_started = time.monotonic()
 _original_warn = warnings.warn
 
 
@@ -75,7 +77,9 @@ def _source_of(frame, stacklevel: int) -> str:
             break
         frame = frame.f_back
     path = frame.f_code.co_filename
-    if path.startswith(os.getcwd() + os.sep):
+    if "site-packages" in path:  # upstream's own file: name it as its import path does
+        path = path.split("site-packages" + os.sep, 1)[-1]
+    elif path.startswith(os.getcwd() + os.sep):
         path = os.path.relpath(path)
     return f"{path}:{frame.f_lineno}"
 
@@ -141,5 +145,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     path = os.environ.get("COMPAT_REPORT")
     if path:
         _report["exitstatus"] = int(exitstatus)
+        _report["duration_s"] = round(time.monotonic() - _started, 3)
         with open(path, "w", encoding="utf-8") as handle:
             json.dump(_report, handle)
