@@ -174,20 +174,142 @@ def _module_exists(root: Path, name: str) -> bool:
     return base.is_dir() or base.with_suffix(".py").exists() or base.with_suffix(".pyi").exists()
 
 
-def load_api(tree: Path, names: Iterable[str]) -> dict[str, griffe.Object]:
-    """Load the named top-level modules of an unpacked tree with griffe, statically."""
-    loader = griffe.GriffeLoader(
-        search_paths=[search_path(tree)], allow_inspection=False, store_source=False
-    )
-    api = {}
-    for name in names:
+class Api:
+    """One release's API as griffe reads it (statically). ``lazy``: a module is read only when
+    a lookup reaches it, so checking a few uses of a large package reads a few files."""
+
+    def __init__(self, tree: Path, names: Iterable[str], *, lazy: bool = True) -> None:
+        self.tree = tree
+        self.root = search_path(tree)
+        self.names = set(names)
+        self.collection = griffe.ModulesCollection()
+        self.lines = griffe.LinesCollection()
+        self._bases_loaded: set[str] = set()
+        self.visited = 0  # modules read by this object (lazy mode)
+        if not lazy:
+            loader = griffe.GriffeLoader(
+                search_paths=[self.root],
+                allow_inspection=False,
+                store_source=False,
+                modules_collection=self.collection,
+                lines_collection=self.lines,
+            )
+            for name in sorted(self.names):
+                try:
+                    loader.load(name, find_stubs_package=False)
+                except griffe.LoadingError as exc:
+                    raise ApiDiffError(f"cannot read {name} in {tree.name}: {exc}") from None
+                except ImportError:
+                    continue  # listed in the metadata, not in the archive
+
+    def top(self, name: str) -> griffe.Module | None:
+        if name in self.collection.members:
+            return self.collection.members[name]
+        return self._visit(name, self.root / name, None) if name in self.names else None
+
+    def loaded(self) -> list[griffe.Module]:
+        return [m for m in self.collection.members.values() if m.is_module]
+
+    def _visit(self, name: str, base: Path, parent: griffe.Module | None) -> griffe.Module | None:
+        candidates = (base / "__init__.py", base / "__init__.pyi")
+        candidates += (base.with_name(name + ".py"), base.with_name(name + ".pyi"))
+        path = next((c for c in candidates if c.is_file()), None)
+        if path is None:
+            return None
         try:
-            api[name] = loader.load(name, find_stubs_package=False)
-        except griffe.LoadingError as exc:
-            raise ApiDiffError(f"cannot read {name} in {tree.name}: {exc}") from None
-        except ImportError:
-            continue  # listed in the metadata, not in the archive
-    return api
+            module = griffe.visit(
+                name,
+                filepath=path,
+                code=path.read_text(encoding="utf-8-sig"),
+                parent=parent,
+                lines_collection=self.lines,
+                modules_collection=self.collection,
+            )
+        except (SyntaxError, UnicodeDecodeError, OSError) as exc:
+            raise ApiDiffError(f"cannot read {path.relative_to(self.tree)}: {exc}") from None
+        (parent or self.collection).set_member(name, module)
+        self.visited += 1
+        return module
+
+    def submodule(self, module: griffe.Object, name: str) -> griffe.Module | None:
+        """``module.name`` read from its file, when ``module`` is a package that has it."""
+        existing = module.members.get(name)
+        if existing is not None and not existing.is_alias and existing.is_module:
+            return existing
+        filepath = module.filepath
+        if isinstance(filepath, list) or not filepath or filepath.stem != "__init__":
+            return None
+        return self._visit(name, Path(filepath).parent / name, module)
+
+    def load_path(self, path: str) -> bool:
+        """Read the modules along a dotted path; whether something new was read."""
+        parts = path.split(".")
+        before = self.visited
+        obj = self.top(parts[0])
+        for part in parts[1:]:
+            if obj is None or obj.is_alias or not obj.is_module:
+                break
+            member = obj.members.get(part)
+            obj = self.submodule(obj, part) or member
+        return self.visited > before
+
+    def member(self, container: griffe.Object, name: str) -> griffe.Object | griffe.Alias | None:
+        if container.is_class:
+            self.load_bases(container)
+            try:
+                return container.all_members.get(name)
+            except _ALIAS_ERRORS:
+                return container.members.get(name)
+        found = container.members.get(name)
+        found = self.submodule(container, name) or found  # a submodule shadows a same name
+        if found is None:  # maybe brought in by `from x import *`
+            for alias in list(container.members.values()):
+                if alias.is_alias and alias.wildcard and self.load_path(alias.wildcard):
+                    source = self.collection.members.get(alias.wildcard.split(".")[0])
+                    source = _walk_modules(source, alias.wildcard.split(".")[1:])
+                    if source is not None and not name.startswith("_"):
+                        found = self.member(source, name)
+                        if found is not None:
+                            break
+        return found
+
+    def target(self, member: griffe.Object | griffe.Alias) -> griffe.Object | None:
+        """The object an alias finally points to, reading modules on the way; None if outside."""
+        for _ in range(50):
+            if not member.is_alias:
+                return member
+            try:
+                return member.final_target
+            except griffe.CyclicAliasError:
+                return None
+            except griffe.AliasResolutionError as exc:
+                if not self.load_path(exc.alias.target_path):
+                    return None
+        return None
+
+    def load_bases(self, cls: griffe.Object) -> None:
+        """Read the modules of a class's bases (and theirs), so inherited members are seen."""
+        if cls.path in self._bases_loaded:
+            return
+        self._bases_loaded.add(cls.path)
+        for base in cls.bases:
+            if isinstance(base, griffe.ExprName | griffe.ExprAttribute):
+                try:
+                    path = base.canonical_path
+                except _ALIAS_ERRORS:
+                    continue
+                self.load_path(path)
+                found = _resolve(self, path.split("."))
+                if found.status == "found" and found.obj is not None and found.obj.is_class:
+                    self.load_bases(found.obj)
+
+
+def _walk_modules(obj: griffe.Object | None, parts: list[str]) -> griffe.Object | None:
+    for part in parts:
+        if obj is None:
+            return None
+        obj = obj.members.get(part)
+    return obj
 
 
 # ---------------------------------------------------------------- diffs
@@ -197,10 +319,11 @@ def full_diff(client: IndexClient, package: str, old: str, new: str) -> list[Bre
     """Every breaking change griffe finds in the public API between two releases."""
     old_tree, new_tree = unpacked(client, package, old), unpacked(client, package, new)
     names = top_level_names(old_tree)
-    old_api, new_api = load_api(old_tree, names), load_api(new_tree, names)
+    old_api, new_api = Api(old_tree, names, lazy=False), Api(new_tree, names, lazy=False)
     found: list[Breakage] = []
-    for name, old_module in old_api.items():
-        new_module = new_api.get(name)
+    for old_module in old_api.loaded():
+        name = old_module.name
+        new_module = new_api.top(name)
         if new_module is None:
             found.append(Breakage("certain", "object-removed", name, f"module {name} was removed"))
             continue
@@ -219,8 +342,7 @@ def targeted_diff(
         found = collect(uses, names)
     except (OSError, SyntaxError, ValueError) as exc:
         raise ApiDiffError(f"cannot read the code that uses {package}: {exc}") from None
-    roots = sorted({u.root for u in found})
-    return diff_uses(load_api(old_tree, roots), load_api(new_tree, roots), found)
+    return diff_uses(Api(old_tree, names), Api(new_tree, names), found)
 
 
 _CERTAIN_KINDS = {
@@ -234,7 +356,7 @@ _CERTAIN_KINDS = {
 }
 
 
-def _from_griffe(item: griffe.Breakage, new_api: dict[str, griffe.Object]) -> Breakage:
+def _from_griffe(item: griffe.Breakage, new_api: Api) -> Breakage:
     kind = item.kind.name.lower().replace("_", "-")
     rank = "certain" if item.kind in _CERTAIN_KINDS else "possible"
     path = item.obj.path
@@ -276,9 +398,7 @@ def _sorted(found: list[Breakage]) -> list[Breakage]:
     return sorted(found, key=lambda b: (RANKS.index(b.rank), b.object_path, b.kind, b.message))
 
 
-def diff_uses(
-    old_api: dict[str, griffe.Object], new_api: dict[str, griffe.Object], uses: list[Use]
-) -> list[Breakage]:
+def diff_uses(old_api: Api, new_api: Api, uses: list[Use]) -> list[Breakage]:
     """Check each use against both APIs; group the findings by object, keep every ``file:line``."""
     found: dict[tuple[str, str, str], Breakage] = {}
     for use in uses:
@@ -293,14 +413,14 @@ def diff_uses(
     return _sorted(list(found.values()))
 
 
-def _check(old_api: dict, new_api: dict, use: Use) -> list[Breakage]:
+def _check(old_api: Api, new_api: Api, use: Use) -> list[Breakage]:
     segs = segments(use.path)
     before = _resolve(old_api, segs)
     if before.status != "found":
         return []  # not part of the old API as far as we can see: no verdict
     after = _resolve(new_api, segs)
     if after.status == "missing":
-        return [_removed(use, segs, after)]
+        return [_removed(use, segs, after, new_api)]
     if after.status != "found" or before.obj is None or after.obj is None:
         return []
     old_obj, new_obj = before.obj, after.obj
@@ -308,9 +428,9 @@ def _check(old_api: dict, new_api: dict, use: Use) -> list[Breakage]:
         what = new_obj.kind.value
         return [_make(use, "certain", "object-changed-kind", use.path, f"is now a {what}")]
     if use.kind == "call":
-        return _check_call(use, old_obj, new_obj)
+        return _check_call(use, (old_api, old_obj), (new_api, new_obj))
     if use.kind == "override" and old_obj.is_function and new_obj.is_function:
-        return _check_override(use, old_obj, new_obj)
+        return _check_override(use, (old_api, old_obj), (new_api, new_obj))
     return []
 
 
@@ -319,7 +439,7 @@ def _make(use: Use, rank: str, kind: str, path: str, message: str) -> Breakage:
     return Breakage(rank, kind, path, f"{path}: {message}", [use.where])
 
 
-def _removed(use: Use, segs: list[str], after: _Resolution) -> Breakage:
+def _removed(use: Use, segs: list[str], after: _Resolution, api: Api) -> Breakage:
     gone = _join(segs[: after.index + 1])
     name = segs[after.index]
     rank, why = "certain", ""
@@ -329,7 +449,7 @@ def _removed(use: Use, segs: list[str], after: _Resolution) -> Breakage:
         return _make(
             use, "possible", "object-removed", gone, message + ", it may be lazily exported"
         )
-    elif holder is not None and holder.is_class and _has_external_bases(holder):
+    elif holder is not None and holder.is_class and _has_external_bases(api, holder):
         rank, why = "possible", "; it may still be inherited from a base class outside the package"
     if use.kind == "override" and after.index == len(segs) - 1:
         message = f"was removed: your override of it is no longer called{why}"
@@ -352,10 +472,11 @@ _POSITIONAL = (griffe.ParameterKind.positional_only, griffe.ParameterKind.positi
 _VARIADIC = (griffe.ParameterKind.var_positional, griffe.ParameterKind.var_keyword)
 
 
-def _parameters(obj: griffe.Object) -> list[griffe.Parameter] | None:
+def _parameters(api: Api, obj: griffe.Object) -> list[griffe.Parameter] | None:
     """The parameters a call passes into (``__init__``'s for a class), bound ``self`` dropped."""
     if obj.is_class:
-        init = _member(obj, "__init__")
+        init = api.member(obj, "__init__")
+        init = api.target(init) if init is not None else None
         if init is None or not init.is_function:
             return None  # e.g. a pydantic model: its fields are not visible as parameters
         obj = init
@@ -371,8 +492,8 @@ def _required(param: griffe.Parameter) -> bool:
     return param.default is None and param.kind not in _VARIADIC
 
 
-def _check_call(use: Use, old_obj: griffe.Object, new_obj: griffe.Object) -> list[Breakage]:
-    old_params, new_params = _parameters(old_obj), _parameters(new_obj)
+def _check_call(use: Use, old: tuple[Api, griffe.Object], new: tuple[Api, griffe.Object]):
+    old_params, new_params = _parameters(*old), _parameters(*new)
     if old_params is None or new_params is None:
         return []
     old_named = {p.name: p for p in old_params if p.kind not in _VARIADIC}
@@ -411,8 +532,8 @@ def _check_call(use: Use, old_obj: griffe.Object, new_obj: griffe.Object) -> lis
     return found
 
 
-def _check_override(use: Use, old_obj: griffe.Object, new_obj: griffe.Object) -> list[Breakage]:
-    old_params, new_params = _parameters(old_obj), _parameters(new_obj)
+def _check_override(use: Use, old: tuple[Api, griffe.Object], new: tuple[Api, griffe.Object]):
+    old_params, new_params = _parameters(*old), _parameters(*new)
     if old_params is None or new_params is None:
         return []
     old_names = {p.name for p in old_params}
@@ -441,10 +562,10 @@ _ALIAS_ERRORS = (griffe.AliasResolutionError, griffe.CyclicAliasError)
 _PLAIN_BASES = {"object", "ABC", "Generic", "Protocol", "Exception", "BaseException"}
 
 
-def _resolve(api: dict[str, griffe.Object], segs: list[str]) -> _Resolution:
+def _resolve(api: Api, segs: list[str]) -> _Resolution:
     """Walk ``segs`` (see ``compat.uses.segments``) through ``api``, following aliases,
     instances (``()``), and the annotated types of attributes and properties."""
-    obj = api.get(segs[0])
+    obj = api.top(segs[0])
     if obj is None:
         return _Resolution("missing", None, 0)
     for index, seg in enumerate(segs[1:], start=1):
@@ -455,10 +576,10 @@ def _resolve(api: dict[str, griffe.Object], segs: list[str]) -> _Resolution:
             container = obj if (obj.is_module or obj.is_class) else _value_class(obj, api)
             if container is None:
                 return _Resolution("unknown", index=index)
-            member = _member(container, seg)
+            member = api.member(container, seg)
             if member is None:
                 return _Resolution("missing", container, index)
-            obj = _target(member)
+            obj = api.target(member)
             if obj is None:
                 return _Resolution("found", None, index) if last else _Resolution("unknown")
         if obj is None:
@@ -466,28 +587,11 @@ def _resolve(api: dict[str, griffe.Object], segs: list[str]) -> _Resolution:
     return _Resolution("found", obj, len(segs) - 1)
 
 
-def _member(container: griffe.Object, name: str) -> griffe.Object | griffe.Alias | None:
-    try:
-        members = container.all_members if container.is_class else container.members
-        return members.get(name)
-    except _ALIAS_ERRORS:
-        return container.members.get(name)
-
-
-def _target(member: griffe.Object | griffe.Alias) -> griffe.Object | None:
-    if not member.is_alias:
-        return member
-    try:
-        return member.final_target
-    except _ALIAS_ERRORS:
-        return None  # e.g. re-exported from another distribution
-
-
-def _returned_class(obj: griffe.Object, api: dict) -> griffe.Object | None:
+def _returned_class(obj: griffe.Object, api: Api) -> griffe.Object | None:
     return _class_of(obj.returns, api) if obj.is_function else None
 
 
-def _value_class(obj: griffe.Object, api: dict) -> griffe.Object | None:
+def _value_class(obj: griffe.Object, api: Api) -> griffe.Object | None:
     """The class of a property's or annotated attribute's value, when it is one we can read."""
     if obj.is_function and _is_property(obj):
         return _class_of(obj.returns, api)
@@ -503,7 +607,7 @@ def _is_property(func: griffe.Object) -> bool:
     return any(str(d.value).rsplit(".", 1)[-1].endswith("property") for d in func.decorators)
 
 
-def _class_of(annotation: object, api: dict) -> griffe.Object | None:
+def _class_of(annotation: object, api: Api) -> griffe.Object | None:
     if not isinstance(annotation, griffe.ExprName):
         return None
     try:
@@ -514,14 +618,15 @@ def _class_of(annotation: object, api: dict) -> griffe.Object | None:
     return found.obj if found.status == "found" and found.obj and found.obj.is_class else None
 
 
-def _has_external_bases(cls: griffe.Object) -> bool:
+def _has_external_bases(api: Api, cls: griffe.Object) -> bool:
     """Whether some base class lies outside what was loaded (it may provide members)."""
     bases = [b for b in cls.bases if str(b).split("[")[0].rsplit(".")[-1] not in _PLAIN_BASES]
+    api.load_bases(cls)
     try:
         resolved = cls.resolved_bases
     except _ALIAS_ERRORS:
         return True
-    return len(resolved) < len(bases) or any(_has_external_bases(b) for b in resolved)
+    return len(resolved) < len(bases) or any(_has_external_bases(api, b) for b in resolved)
 
 
 def _lazily_exported(module: griffe.Object, name: str) -> bool:

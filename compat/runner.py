@@ -7,6 +7,7 @@ group so that a cell past its timeout is killed with everything it started.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -36,6 +37,7 @@ class _Timeout(Exception):
     pass
 
 
+@functools.cache
 def uv_binary() -> str:
     """The uv next to this interpreter (installed with nox-compat), else the one on PATH."""
     try:

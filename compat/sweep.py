@@ -16,7 +16,7 @@ from typing import TextIO
 from compat.matrix import Matrix
 from compat.plan import Cell
 from compat.results import INCOMPATIBLE, STATUSES, Result, save
-from compat.runner import new_result, run_cell
+from compat.runner import new_result, run_cell, uv_binary
 
 
 def default_jobs() -> int:
@@ -31,9 +31,9 @@ def venv_dir(matrix: Matrix, cell: Cell) -> Path:
 class Progress:
     """A live status line on a terminal; a plain line per finished cell elsewhere (CI)."""
 
-    def __init__(self, total: int, stream: TextIO = sys.stderr) -> None:
-        self.total, self.stream = total, stream
-        self.live = stream.isatty() and not os.environ.get("CI")
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self.total, self.stream = total, stream or sys.stderr
+        self.live = self.stream.isatty() and not os.environ.get("CI")
         self.done = self.running = self.failed = 0
         self.start = time.monotonic()
         self.lock = threading.Lock()
@@ -68,10 +68,11 @@ class Progress:
 
 
 def run_cells(
-    matrix: Matrix, cells: Iterable[Cell], *, jobs: int | None = None, stream: TextIO = sys.stderr
+    matrix: Matrix, cells: Iterable[Cell], *, jobs: int | None = None, stream: TextIO | None = None
 ) -> list[Result]:
     """Run ``cells`` (in parallel, ``jobs`` at a time), saving each result as soon as it is known."""
     cells = list(cells)
+    uv_binary()  # resolved once: uv's own lookup is not thread-safe
     progress = Progress(len(cells), stream)
     results_dir = matrix.results_dir
 
