@@ -71,7 +71,9 @@ def plain_{v.replace(".", "_")}(session):
 """
         for v in versions
     )
-    (root / "noxfile_plain.py").write_text(f"import nox\n\nINDEX = {index.simple_url!r}\n{sessions}")
+    (root / "noxfile_plain.py").write_text(
+        f"import nox\n\nINDEX = {index.simple_url!r}\n{sessions}"
+    )
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -99,7 +101,9 @@ def main() -> None:
         timed([sys.executable, "-m", "compat", "run", "--all", "-j", str(args.jobs)], root, env)
         timed([sys.executable, "-m", "nox", "-f", "noxfile_plain.py"], root, env)
 
-        sweep = timed([sys.executable, "-m", "compat", "run", "--all", "-j", str(args.jobs)], root, env)
+        sweep = timed(
+            [sys.executable, "-m", "compat", "run", "--all", "-j", str(args.jobs)], root, env
+        )
         plain = timed([sys.executable, "-m", "nox", "-f", "noxfile_plain.py"], root, env)
         results = [json.loads(p.read_text()) for p in (root / ".compat/results").glob("*.json")]
 
