@@ -670,7 +670,7 @@ def command(args) -> int:
         config.settings.index_url if config else matrix_mod.default_index_url()
     )
     client = IndexClient(index_url, offline=args.offline)
-    uses = [Path(p) for p in args.uses] if args.uses else _integration_uses(config, args.package)
+    uses = [Path(p) for p in args.uses] if args.uses else integration_uses(config, args.package)
     try:
         if uses:
             found = targeted_diff(client, args.package, args.old, args.new, uses)
@@ -707,7 +707,7 @@ def _config(path: str | None, matrix_mod):
     return matrix_mod.load(path)
 
 
-def _integration_uses(config, package: str) -> list[Path]:
+def integration_uses(config, package: str) -> list[Path]:
     """The test files and ``file`` of the integration(s) of ``package`` in compat.toml."""
     if config is None:
         return []

@@ -507,3 +507,35 @@ def test_live_repo_discovery_from_pypi(tmp_path: Path):
 
     client = IndexClient("https://pypi.org/simple", cache_dir=tmp_path)
     assert find_repo(client, client.project("openai")) == "openai/openai-python"
+
+
+def test_upstream_api_diff_of_what_you_use_scores_high(
+    tmp_path: Path, index_server: IndexServer, fake_github: FakeGitHub, capsys
+):
+    """A patch release with quiet notes still scores high when it removes what the tests use."""
+    old = {
+        "acme_sdk/__init__.py": "class Widget:\n    def spin(self, speed=1):\n        return speed\n"
+    }
+    new = {"acme_sdk/__init__.py": "class Gadget:\n    pass\n"}
+    index_server.add(
+        Release("acme-sdk", "1.0.0", modules=old, upload_time="2024-03-01T00:00:00.000000Z"),
+        Release("acme-sdk", "1.0.1", modules=new, upload_time=ago(1), project_urls=SOURCE),
+    )
+    fake_github.add_release(
+        "acme/acme-sdk", "v1.0.1", "## What's Changed\n* tidy up", published_at=ago(1)
+    )
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests/test_smoke.py").write_text(
+        "from acme_sdk import Widget\n\n\ndef test_acme():\n    assert Widget().spin(speed=2) == 2\n"
+    )
+    config = tmp_path / "compat.toml"
+    config.write_text(
+        f'[settings]\nindex-url = "{index_server.simple_url}"\npython = ["3.12"]\n'
+        'tests = ["tests/test_smoke.py"]\n\n[integrations.acme]\npackage = "acme-sdk"\nmin = "1.0.0"\n'
+    )
+    code, out, _ = run_cli(capsys, "upstream", "--config", str(config), "-v")
+    assert code == 1, out
+    assert "API diff against 1.0.0: 1 certain breakage(s) in what you use" in out
+    assert "test_smoke.py:1" in out
+    code, out, _ = run_cli(capsys, "upstream", "--config", str(config), "--no-apidiff")
+    assert code == 0 and "API diff" not in out

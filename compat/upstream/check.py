@@ -17,6 +17,7 @@ from compat.upstream.repo import find_repo
 from compat.upstream.score import Score, Signal, score_release
 
 # Extra signals for one release (e.g. from the API diff): (integration, previous, version) -> signals
+# (integration, the previous release, the new release)
 ExtraSignals = Callable[[Integration, Version | None, Version], Iterable[Signal]]
 
 
@@ -174,11 +175,8 @@ def check_integration(
     for release in candidates:
         previous = previous_release(project, release)
         gh = notes.get(release.version)
-        signals = (
-            list(extra(integ, previous.version if previous else None, release.version))
-            if extra
-            else []
-        )
+        previous_version = previous.version if previous else None
+        signals = list(extra(integ, previous_version, release.version)) if extra else []
         if result.tested and release.version > result.tested:
             signals.append(Signal("low", f"newer than the newest tested version {result.tested}"))
         if gh is None:

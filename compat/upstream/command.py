@@ -6,11 +6,15 @@ import argparse
 import json
 import os
 
+from packaging.version import Version
+
 from compat import matrix as matrix_mod
 from compat.github import GitHub
 from compat.index import IndexClient
 from compat.issues import file_issues, format_outcomes, release_alerts
-from compat.upstream.check import IntegrationCheck, UpstreamReport, check_upstream
+from compat.matrix import Integration, Matrix
+from compat.upstream.check import ExtraSignals, IntegrationCheck, UpstreamReport, check_upstream
+from compat.upstream.score import Signal
 
 PREVIEW_LINES = 5  # per signal, with -v
 
@@ -38,13 +42,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="with --create-issues: say what would be filed"
     )
+    parser.add_argument(
+        "--no-apidiff",
+        action="store_true",
+        help="skip the targeted API diff of new releases against the newest tested version",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     matrix = matrix_mod.load(args.config)
     client = IndexClient(matrix.settings.index_url, offline=args.offline)
     github = GitHub()
-    report = check_upstream(matrix, client, github, days=args.days, names=args.integration)
+    extra = None if args.no_apidiff else api_signals(matrix, client)
+    report = check_upstream(
+        matrix, client, github, days=args.days, names=args.integration, extra=extra
+    )
     outcomes = []
     if args.create_issues:
         repo = args.repo or os.environ.get("GITHUB_REPOSITORY")
@@ -60,6 +72,48 @@ def run(args: argparse.Namespace) -> int:
         if args.create_issues:
             print("\nIssues:\n" + format_outcomes(outcomes, args.max))
     return report.exit_code
+
+
+def api_signals(matrix: Matrix, client: IndexClient) -> ExtraSignals:
+    """Score a release by the targeted API diff of what the project uses (see compat.apidiff).
+
+    The baseline is the newest version that passed in the stored results, else the release
+    before the new one.
+    """
+    from compat.apidiff import ApiDiffError, integration_uses, targeted_diff
+    from compat.results import load_all
+
+    passed = [
+        (r["package"], Version(r["requested"]))
+        for r in load_all(matrix.results_dir).values()
+        if r["status"] in ("passed", "deprecated")
+    ]
+
+    def signals(integ: Integration, previous: Version | None, version: Version) -> list[Signal]:
+        uses = integration_uses(matrix, integ.package)
+        tested = [v for package, v in passed if package == integ.package and v < version]
+        baseline = max(tested) if tested else previous
+        if baseline is None or not uses:
+            return []
+        try:
+            found = targeted_diff(client, integ.package, str(baseline), str(version), uses)
+        except ApiDiffError as exc:
+            return [Signal("low", f"no API diff against {baseline}: {exc}")]
+        out = []
+        for rank, level in (("certain", "high"), ("possible", "medium")):
+            hits = [b for b in found if b.rank == rank]
+            if hits:
+                lines = tuple(f"{b.message} (used at {', '.join(b.used_at)})" for b in hits)
+                out.append(
+                    Signal(
+                        level,
+                        f"API diff against {baseline}: {len(hits)} {rank} breakage(s) in what you use",
+                        lines,
+                    )
+                )
+        return out
+
+    return signals
 
 
 def render(report: UpstreamReport, *, verbose: bool = False) -> str:
