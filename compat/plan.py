@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 from compat.index import IndexClient, Project
 from compat.matrix import Integration, Matrix
-from compat.policy import PolicyError, select
+from compat.policy import Pick, PolicyError, select
 
 
 @dataclass(frozen=True)
@@ -75,23 +75,27 @@ class Plan:
         return grouped
 
 
+def picks_for(matrix: Matrix, integ: Integration, project: Project) -> list[Pick]:
+    """The labelled versions the support policy selects for one integration."""
+    try:
+        return select(
+            project.releases,
+            minimum=integ.min,
+            policy=matrix.settings.policy,
+            exclude=integ.versions,
+            prereleases=matrix.settings.prereleases,
+        )
+    except PolicyError as exc:
+        raise PolicyError(f"{matrix.source.name}: integrations.{integ.name}: {exc}") from None
+
+
 def make_plan(matrix: Matrix, client: IndexClient) -> Plan:
     """Resolve every integration of ``matrix`` against the index (concurrently)."""
     projects = client.projects([i.package for i in matrix.integrations])
     cells: list[Cell] = []
     for integ in matrix.integrations:
         project = projects[integ.package]
-        try:
-            picks = select(
-                project.releases,
-                minimum=integ.min,
-                policy=matrix.settings.policy,
-                exclude=integ.versions,
-                prereleases=matrix.settings.prereleases,
-            )
-        except PolicyError as exc:
-            raise PolicyError(f"{matrix.source.name}: integrations.{integ.name}: {exc}") from None
-        for pick in picks:
+        for pick in picks_for(matrix, integ, project):
             release = project.release(pick.version)
             why = pick.why + (f" ({integ.min_source})" if pick.label == "min" else "")
             for python in integ.python:

@@ -11,7 +11,8 @@ from packaging.version import Version
 from compat.github import GitHub, GitHubError
 from compat.index import IndexClient, IndexFailure, Project, Release
 from compat.matrix import Integration, Matrix
-from compat.policy import PolicyError, select
+from compat.plan import picks_for
+from compat.policy import PolicyError
 from compat.upstream.notes import release_notes
 from compat.upstream.repo import find_repo
 from compat.upstream.score import Score, Signal, score_release
@@ -211,13 +212,7 @@ def check_integration(
 def newest_tested(matrix: Matrix, integ: Integration, project: Project) -> Version | None:
     """The newest version the plan selects for ``integ`` (None when the policy cannot apply)."""
     try:
-        picks = select(
-            project.releases,
-            minimum=integ.min,
-            policy=matrix.settings.policy,
-            exclude=integ.versions,
-            prereleases=matrix.settings.prereleases,
-        )
+        picks = picks_for(matrix, integ, project)
     except PolicyError:
         return None
     return max(p.version for p in picks)
