@@ -113,7 +113,7 @@ def find_config(start: Path | None = None) -> Path:
             return pyproject
     raise ConfigError(
         f"no compat.toml (or [tool.compat] in pyproject.toml) in {here} or its parents; "
-        "run `compat init` to create one"
+        "pass --config or see the README for its tables"
     )
 
 

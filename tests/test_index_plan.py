@@ -211,3 +211,27 @@ def test_live_plan_of_this_repository() -> None:
     for name in ("openai", "crewai", "autogen", "langchain"):
         labels = {c["label"] for c in cells if c["integration"] == name}
         assert {"min", "latest"} <= labels
+
+
+def test_python_excluded_by_requires_python_is_not_applicable(
+    index_server: IndexServer, tmp_path: Path, capsys
+) -> None:
+    index_server.add(
+        Release("new-sdk", "1.0.0"),
+        Release("new-sdk", "2.0.0", requires_python=">=3.13"),
+    )
+    config = tmp_path / "compat.toml"
+    config.write_text(
+        f'[settings]\npython = ["3.12", "3.13"]\nindex-url = "{index_server.simple_url}"\n'
+        '[integrations.new]\npackage = "new-sdk"\nmin = "1.0.0"\n'
+    )
+    assert main(["plan", "--config", str(config), "--format", "json"]) == 0
+    cells = {
+        (c["label"], c["python"]): c["applicable"] for c in json.loads(capsys.readouterr().out)
+    }
+    assert cells == {
+        ("min", "3.12"): True,
+        ("min", "3.13"): True,
+        ("latest", "3.12"): False,
+        ("latest", "3.13"): True,
+    }

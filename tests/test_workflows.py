@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import warnings
@@ -89,6 +90,31 @@ def test_generated_files_validate_against_the_published_schemas(project, monorep
     assert result.returncode == 0, result.stdout + result.stderr
     result = check_jsonschema("vendor.dependabot", *(r / workflows.DEPENDABOT for r in roots))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def actionlint(*files: Path) -> subprocess.CompletedProcess:
+    binary = shutil.which("actionlint")
+    if binary is None:
+        pytest.skip("actionlint is installed with the dev extra on Linux x86_64 only")
+    return subprocess.run(
+        [binary, "-no-color", *map(str, files)], capture_output=True, text=True, cwd=files[0].parent
+    )
+
+
+def test_generated_workflows_pass_actionlint(project, monorepo, capsys):
+    assert generate(project / "compat.toml", capsys)[0] == 0
+    assert generate(monorepo / "libs/mylib/compat.toml", capsys)[0] == 0
+    files = [root / name for root in (project, monorepo, REPO) for name in WORKFLOWS]
+    result = actionlint(*files)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_does_reject_a_broken_workflow(project, capsys):
+    generate(project / "compat.toml", capsys)
+    path = project / workflows.MATRIX_WORKFLOW
+    path.write_text(path.read_text().replace("needs.plan.outputs", "needs.plann.outputs"))
+    result = actionlint(path)
+    assert result.returncode == 1 and 'property "plann" is not defined' in result.stdout
 
 
 def test_the_schema_check_does_reject_a_broken_workflow(project, capsys):
