@@ -17,9 +17,10 @@ from pathlib import Path
 
 from packaging.version import Version
 
+from compat.fileio import write_atomic
 from compat.matrix import ConfigError, Integration
 from compat.plan import Cell, Plan
-from compat.results import Result, load_all, save, write_atomic
+from compat.results import Result, load_all, save
 from compat.runner import run_cell
 
 GOOD = {"passed", "deprecated"}

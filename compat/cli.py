@@ -10,6 +10,7 @@ from pathlib import Path
 
 from compat import issues as issues_cmd
 from compat import matrix as matrix_mod
+from compat.fileio import write_atomic
 from compat.github import GitHubError
 from compat.index import IndexClient, IndexFailure
 from compat.matrix import ConfigError, Matrix
@@ -133,7 +134,7 @@ def cmd_generated(args: argparse.Namespace) -> int:
             print(diff, end="")
             stale.append(name)
         elif diff:
-            workflows.write_atomic(path, text)
+            write_atomic(path, text)
             print(f"wrote {name}")
         elif not args.check:
             print(f"up to date: {name}")

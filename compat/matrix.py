@@ -109,7 +109,7 @@ def find_config(start: Path | None = None) -> Path:
         if (folder / "compat.toml").is_file():
             return folder / "compat.toml"
         pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and "compat" in _read_toml(pyproject).get("tool", {}):
+        if pyproject.is_file() and "compat" in read_toml(pyproject).get("tool", {}):
             return pyproject
     raise ConfigError(
         f"no compat.toml (or [tool.compat] in pyproject.toml) in {here} or its parents; "
@@ -122,7 +122,7 @@ def load(path: str | Path | None = None) -> Matrix:
     source = Path(path).resolve() if path else find_config()
     if not source.is_file():
         raise ConfigError(f"{source}: no such file")
-    data = _read_toml(source)
+    data = read_toml(source)
     prefix: tuple[str, ...] = ()
     if source.name == "pyproject.toml":
         if "compat" not in data.get("tool", {}):
@@ -131,7 +131,7 @@ def load(path: str | Path | None = None) -> Matrix:
     return _Loader(source, prefix).matrix(data)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -398,7 +398,7 @@ class _Pyproject:
     def read(cls, path: Path) -> _Pyproject:
         if not path.is_file():
             return cls(path, "", {})
-        return cls(path, path.read_text(encoding="utf-8"), _read_toml(path))
+        return cls(path, path.read_text(encoding="utf-8"), read_toml(path))
 
     def lower_bound(self, package: str) -> tuple[str, str] | None:
         """(version, "pyproject.toml:LINE") of the first lower bound found for ``package``."""

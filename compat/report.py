@@ -13,9 +13,10 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from compat.bisect import load_answer
+from compat.fileio import write_atomic
 from compat.matrix import Integration, Matrix
 from compat.plan import Plan
-from compat.results import INCOMPATIBLE, STATUSES, Result, write_atomic
+from compat.results import INCOMPATIBLE, STATUSES, Result
 
 BEGIN, END = "<!-- compat:begin -->", "<!-- compat:end -->"
 HEADER = """# Compatibility matrix

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from compat.fileio import write_atomic
 
 SCHEMA = 1
 STATUSES = {
@@ -22,19 +22,6 @@ STATUSES = {
 INCOMPATIBLE = {"failed", "install-failed", "wrong-version", "timeout"}
 
 Result = dict[str, Any]  # the schema of DESIGN.md; plain JSON on purpose
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers never see a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save(result: Result, results_dir: Path) -> Path:

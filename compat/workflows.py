@@ -11,9 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -21,7 +19,7 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from compat.matrix import Matrix, _read_toml
+from compat.matrix import Matrix, read_toml
 
 DEPENDABOT = ".github/dependabot.yml"
 MATRIX_WORKFLOW = ".github/workflows/integration-compatibility-matrix.yml"
@@ -156,7 +154,7 @@ def is_self(matrix: Matrix) -> bool:
     pyproject = matrix.root / "pyproject.toml"
     if not pyproject.is_file():
         return False
-    name = _read_toml(pyproject).get("project", {}).get("name", "")
+    name = read_toml(pyproject).get("project", {}).get("name", "")
     return canonicalize_name(name) == "nox-compat"
 
 
@@ -416,16 +414,3 @@ def drift(path: Path, text: str, repo: Path, max_lines: int = 60) -> str:
     if len(lines) > max_lines:
         lines = [*lines[:max_lines], f"... ({len(lines) - max_lines} more diff lines)\n"]
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
