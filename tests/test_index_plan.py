@@ -235,3 +235,20 @@ def test_python_excluded_by_requires_python_is_not_applicable(
         ("latest", "3.12"): False,
         ("latest", "3.13"): True,
     }
+
+
+@pytest.mark.network
+def test_live_nox_sessions_of_this_repository() -> None:
+    root = Path(__file__).parent.parent
+    done = subprocess.run(
+        [sys.executable, "-m", "nox", "-l"], cwd=root, capture_output=True, text=True, check=True
+    )
+    for name in (
+        "compat-openai-min-3.11",
+        "compat-crewai-latest-3.12",
+        "- matrix",
+        "- docs",
+        "* tests",
+        "* lint",
+    ):
+        assert name in done.stdout, done.stdout
