@@ -16,7 +16,7 @@ from compat.index import IndexClient, IndexFailure
 from compat.matrix import ConfigError, Matrix
 from compat.plan import Cell, Plan, make_plan
 from compat.policy import PolicyError
-from compat.results import INCOMPATIBLE
+from compat.results import INCOMPATIBLE, summary
 from compat.upstream import command as upstream_cmd
 
 FAILURES = (ConfigError, IndexFailure, PolicyError, GitHubError, issues_cmd.IssueError)
@@ -43,7 +43,6 @@ def select_cells(plan: Plan, names: list[str]) -> list[Cell]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from compat.nox import summary
     from compat.sweep import run_cells
 
     if not args.sessions and not args.all:

@@ -18,7 +18,7 @@ import nox
 from compat import cli
 from compat.matrix import Matrix, load
 from compat.plan import Cell, Plan
-from compat.results import INCOMPATIBLE, save
+from compat.results import INCOMPATIBLE, save, summary
 from compat.runner import run_cell
 
 
@@ -35,17 +35,6 @@ def register(config: str | Path | None = None) -> Plan:
         _register_cell_session(name, cells, matrix)
     _register_tools(plan)
     return plan
-
-
-def summary(result: dict) -> str:
-    counts = result["tests"]
-    text = (
-        f"{result['session']}: {result['status']} — {result['package']} "
-        f"{result.get('installed') or result['requested']} on Python {result['python']}; "
-        f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped, "
-        f"{counts['errors']} errors"
-    )
-    return text + (f" ({result['message']})" if result.get("message") else "")
 
 
 def _register_cell_session(name: str, cells: list[Cell], matrix: Matrix) -> None:

@@ -67,3 +67,15 @@ def merge(sources: list[Path], results_dir: Path) -> int:
                 stored[session] = result
                 count += 1
     return count
+
+
+def summary(result: Result) -> str:
+    """One line: the session, its verdict, the installed version, the test counts."""
+    counts = result["tests"]
+    text = (
+        f"{result['session']}: {result['status']} — {result['package']} "
+        f"{result.get('installed') or result['requested']} on Python {result['python']}; "
+        f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped, "
+        f"{counts['errors']} errors"
+    )
+    return text + (f" ({result['message']})" if result.get("message") else "")

@@ -233,41 +233,25 @@ def test_single_session_exit_codes_and_posargs(index: IndexServer, tmp_path: Pat
     assert result["installed"] == "1.0.0"
 
 
+def acme_cell(version: str) -> Cell:
+    """A cell outside the plan, for versions the policy would not select."""
+    return Cell("acme", "adhoc", "acme-sdk", version, PY, (f"acme-sdk=={version}",), "test",
+                select="acme", tests=("tests/test_smoke.py",))  # fmt: skip
+
+
 def test_wrong_version(index: IndexServer, tmp_path: Path) -> None:
     """`==1.6.0` admits the local version 1.6.0+patched (PEP 440): not what was asked for."""
     index.add(acme("1.6.0"), acme("1.6.0+patched"))
     project = make_project(tmp_path / "proj", index)
-    cell = Cell(
-        "acme",
-        "1.6",
-        "acme-sdk",
-        "1.6.0",
-        PY,
-        ("acme-sdk==1.6.0",),
-        "test",
-        select="acme",
-        tests=("tests/test_smoke.py",),
-    )
-    result = run_cell(cell, load(project / "compat.toml"), venv=tmp_path / "venv")
+    result = run_cell(acme_cell("1.6.0"), load(project / "compat.toml"), venv=tmp_path / "venv")
     assert (result["status"], result["installed"]) == ("wrong-version", "1.6.0+patched")
 
 
 def test_timeout_kills_the_cell(index: IndexServer, tmp_path: Path) -> None:
     index.add(acme("1.7.0", GREET + "import time\ntime.sleep(120)\n"))
-    project = make_project(tmp_path / "proj", index, "timeout = 6")
-    cell = Cell(
-        "acme",
-        "1.7",
-        "acme-sdk",
-        "1.7.0",
-        PY,
-        ("acme-sdk==1.7.0",),
-        "test",
-        select="acme",
-        tests=("tests/test_smoke.py",),
-    )
-    result = run_cell(cell, load(project / "compat.toml"), venv=tmp_path / "venv")
-    assert result["status"] == "timeout" and result["duration_s"] < 30
+    project = make_project(tmp_path / "proj", index, "timeout = 20")
+    result = run_cell(acme_cell("1.7.0"), load(project / "compat.toml"), venv=tmp_path / "venv")
+    assert result["status"] == "timeout" and result["duration_s"] < 60
     assert "running the tests" in result["message"]
     leftover = subprocess.run(
         ["pgrep", "-f", str(tmp_path / "venv")], capture_output=True, text=True
