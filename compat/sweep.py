@@ -57,6 +57,12 @@ class Progress:
             self.stream.write(line + "\n")
             self._status()
 
+    def close(self) -> None:
+        """End the live line so that what is printed next starts on a line of its own."""
+        if self.live:
+            self.stream.write("\n")
+            self.stream.flush()
+
     def _status(self) -> None:
         if self.live:
             elapsed = int(time.monotonic() - self.start)
@@ -94,5 +100,6 @@ def run_cells(
     with ThreadPoolExecutor(max_workers=jobs or default_jobs()) as pool:
         futures = [pool.submit(one, cell) for cell in cells]
         results = [f.result() for f in as_completed(futures)]
+    progress.close()
     order = {cell.session: i for i, cell in enumerate(cells)}
     return sorted(results, key=lambda r: order[r["session"]])

@@ -1,0 +1,36 @@
+"""The sweep's progress output: a live line on a terminal, plain lines in CI."""
+
+from __future__ import annotations
+
+import io
+
+from compat.sweep import Progress
+
+RESULT = {"status": "failed", "session": "compat-acme-min-3.12", "duration_s": 1.5}
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_plain_lines_in_ci(monkeypatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    stream = Terminal()
+    progress = Progress(2, stream)
+    progress.started()
+    progress.finished(RESULT)
+    progress.close()
+    assert stream.getvalue() == "[1/2] ❌ failed         compat-acme-min-3.12 (1.5s)\n"
+
+
+def test_live_status_line_on_a_terminal(monkeypatch) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    stream = Terminal()
+    progress = Progress(2, stream)
+    progress.started()
+    progress.finished(RESULT)
+    progress.close()
+    text = stream.getvalue()
+    assert "\r\033[Kdone 0/2 · running 1 · failed 0 · 00:00" in text
+    assert "[1/2] ❌ failed" in text and text.endswith("done 1/2 · running 0 · failed 1 · 00:00\n")
