@@ -26,6 +26,7 @@ import griffe
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from compat import matrix as matrix_mod
 from compat.index import File, IndexClient
 from compat.uses import Use, collect, segments
 
@@ -663,9 +664,7 @@ def _lazily_exported(module: griffe.Object, name: str) -> bool:
 
 def command(args) -> int:
     """``compat apidiff PACKAGE OLD NEW [--uses PATH…] [--json]``."""
-    from compat import matrix as matrix_mod
-
-    config = _config(args.config, matrix_mod)
+    config = _config(args.config)
     index_url = args.index_url or (
         config.settings.index_url if config else matrix_mod.default_index_url()
     )
@@ -697,7 +696,7 @@ def command(args) -> int:
     return 1 if found else 0
 
 
-def _config(path: str | None, matrix_mod):
+def _config(path: str | None) -> matrix_mod.Matrix | None:
     """The matrix when there is one (``--config``, or found from cwd); None without."""
     if path is None:
         try:

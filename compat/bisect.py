@@ -20,12 +20,11 @@ from packaging.version import Version
 from compat.fileio import write_atomic
 from compat.matrix import ConfigError, Integration
 from compat.plan import Cell, Plan
-from compat.results import Result, load_all, save
-from compat.runner import run_cell
+from compat.results import Result, load_all, python_xy, save
+from compat.runner import run_cell, venv_dir
 
 GOOD = {"passed", "deprecated"}
 BAD = {"failed", "timeout", "wrong-version"}
-RunCell = Callable[[Cell, Path], Result]
 
 
 @dataclass
@@ -78,7 +77,9 @@ def _stored(results: dict[str, Result], integ: Integration, python: str) -> list
     return [
         r
         for r in results.values()
-        if r["integration"] == integ.name and r["python"].startswith(python) and r.get("requested")
+        if r["integration"] == integ.name
+        and python_xy(r["python"]) == python
+        and r.get("requested")
     ]
 
 
@@ -116,9 +117,8 @@ def run(
 
     def status_of(version: Version) -> str:
         cell = bisect_cell(integ, str(version), python)
-        venv = matrix.root / ".compat" / "venvs" / cell.session
         echo(f"bisect: testing {integ.package} {version} on Python {python} …")
-        result = run_cell(cell, matrix, venv=venv)
+        result = run_cell(cell, matrix, venv=venv_dir(matrix, cell))
         save(result, matrix.results_dir)
         answer.cells.append(
             {"session": cell.session, "version": str(version), "status": result["status"]}

@@ -192,11 +192,7 @@ class _Loader:
             return default
         value = table[key]
         kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) and bool not in kinds:
-            value_ok = False
-        else:
-            value_ok = isinstance(value, kinds)
-        if not value_ok:
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
             names = " or ".join(_TYPE_NAMES[k] for k in kinds)
             raise self.error((*at, key), f"expected {names}, got {_describe(value)}")
         return value

@@ -46,14 +46,6 @@ class Cell:
         data["tests"] = list(self.tests)
         return data
 
-    @classmethod
-    def from_dict(cls, data: dict) -> Cell:
-        fields = cls.__dataclass_fields__
-        values = {k: v for k, v in data.items() if k in fields}
-        values["requirements"] = tuple(values.get("requirements", ()))
-        values["tests"] = tuple(values.get("tests", ()))
-        return cls(**values)
-
 
 @dataclass
 class Plan:

@@ -16,7 +16,7 @@ from compat.bisect import load_answer
 from compat.fileio import write_atomic
 from compat.matrix import Integration, Matrix
 from compat.plan import Plan
-from compat.results import INCOMPATIBLE, STATUSES, Result
+from compat.results import INCOMPATIBLE, STATUSES, Result, python_xy
 
 BEGIN, END = "<!-- compat:begin -->", "<!-- compat:end -->"
 HEADER = """# Compatibility matrix
@@ -135,7 +135,7 @@ def render_block(rows: list[Row]) -> str:
 def _grid(row: Row) -> list[str]:
     if not row.results:
         return ["No results yet: run `nox -s matrix`."]
-    by_cell = {(r["label"], _xy(r["python"])): r for r in row.results}
+    by_cell = {(r["label"], python_xy(r["python"])): r for r in row.results}
     pythons = list(dict.fromkeys([*row.integration.python, *(k[1] for k in by_cell)]))
     lines = ["| Python | " + " | ".join(row.labels) + " |", "|---" * (len(row.labels) + 1) + "|"]
     for python in pythons:
@@ -145,10 +145,6 @@ def _grid(row: Row) -> list[str]:
             cells.append(f"{r['requested']} {STATUSES[r['status']]}" if r else "not run")
         lines.append(f"| {python} | " + " | ".join(cells) + " |")
     return lines
-
-
-def _xy(python: str) -> str:
-    return ".".join(python.split(".")[:2])
 
 
 def _short(text: str) -> str:

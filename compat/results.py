@@ -24,6 +24,11 @@ INCOMPATIBLE = {"failed", "install-failed", "wrong-version", "timeout"}
 Result = dict[str, Any]  # the schema of DESIGN.md; plain JSON on purpose
 
 
+def python_xy(python: str) -> str:
+    """``3.12`` from ``3.12.1`` (results hold the full version once the cell ran)."""
+    return ".".join(python.split(".")[:2])
+
+
 def save(result: Result, results_dir: Path) -> Path:
     path = results_dir / f"{result['session']}.json"
     write_atomic(path, json.dumps(result, indent=2, ensure_ascii=False) + "\n")

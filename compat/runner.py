@@ -10,10 +10,10 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -46,6 +46,11 @@ def uv_binary() -> str:
         return find_uv_bin()
     except (ImportError, FileNotFoundError):
         return shutil.which("uv") or "uv"
+
+
+def venv_dir(matrix: Matrix, cell: Cell) -> Path:
+    """Where ``compat run``, the sweep and bisect build a cell's virtualenv."""
+    return matrix.root / ".compat" / "venvs" / re.sub(r"[^\w.-]", "-", cell.session)
 
 
 def venv_python(venv: Path) -> Path:
@@ -280,7 +285,3 @@ def _kill_group(proc: subprocess.Popen) -> None:
     except (ProcessLookupError, PermissionError):
         proc.kill()
     proc.wait()
-
-
-def print_line(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)

@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from pathlib import Path
 from typing import TextIO
 
 from compat.matrix import Matrix
 from compat.plan import Cell
 from compat.results import INCOMPATIBLE, STATUSES, Result, save
-from compat.runner import new_result, run_cell, uv_binary
+from compat.runner import new_result, run_cell, uv_binary, venv_dir
 
 
 def default_jobs() -> int:
     """Cells are mostly I/O (downloads, installs) and one pytest process each."""
     return max(1, min(8, (os.cpu_count() or 1)))
-
-
-def venv_dir(matrix: Matrix, cell: Cell) -> Path:
-    return matrix.root / ".compat" / "venvs" / re.sub(r"[^\w.-]", "-", cell.session)
 
 
 class Progress:

@@ -111,9 +111,8 @@ def _failure(report: pytest.TestReport | pytest.CollectReport, nodeid: str) -> N
     if len(_report["failures"]) >= MAX_FAILURES:
         return
     crash = getattr(report.longrepr, "reprcrash", None)
-    message = crash.message if crash else str(report.longrepr).strip().splitlines()[-1:]
-    if isinstance(message, list):
-        message = message[0] if message else ""
+    lines = str(report.longrepr).strip().splitlines()
+    message = crash.message if crash else (lines[-1] if lines else "")
     _report["failures"].append({"test": nodeid, "message": message[:2000]})
 
 
