@@ -27,6 +27,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from compat import matrix as matrix_mod
+from compat.errors import CompatError
 from compat.index import File, IndexClient
 from compat.uses import Use, collect, segments
 
@@ -38,7 +39,7 @@ _NOT_PACKAGES |= {"scripts", "tools", "setup", "conftest", "noxfile", "build", "
 logging.getLogger("griffe").setLevel(logging.CRITICAL)  # we report load errors ourselves
 
 
-class ApiDiffError(Exception):
+class ApiDiffError(CompatError):
     """The diff could not be made (unknown version, broken archive); message ready to print."""
 
 

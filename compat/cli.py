@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 from compat import issues as issues_cmd
 from compat import matrix as matrix_mod
+from compat.errors import CompatError, Interrupted
 from compat.fileio import write_atomic
-from compat.github import GitHubError
 from compat.index import IndexClient, IndexFailure
+from compat.text import safe
 from compat.matrix import ConfigError, Matrix
 from compat.plan import Cell, Plan, make_plan
-from compat.policy import PolicyError
 from compat.results import INCOMPATIBLE, summary
 from compat.upstream import command as upstream_cmd
 
-FAILURES = (ConfigError, IndexFailure, PolicyError, GitHubError, issues_cmd.IssueError)
 
 
 def make_plan_for(matrix: Matrix, offline: bool = False) -> Plan:
@@ -171,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--offline", action="store_true", help="use only the cached index pages, no network"
     )
+    common.add_argument(
+        "--debug", action="store_true", help="print the traceback of an unexpected error"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("plan", parents=[common], help="print the cells the policy selects")
@@ -240,13 +244,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """The one exit-code boundary: 0 good, 1 incompatible, 2 could not do the job, 128+N signal."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except FAILURES as exc:
-        print(f"compat: error: {exc}", file=sys.stderr)
+    except CompatError as exc:
+        _error(f"compat: error: {exc}")
         return 2
+    except Interrupted as exc:
+        _error(f"compat: {exc}; finished results were kept")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _error("compat: interrupted")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`compat plan | head`): stop quietly, no traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as exc:
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        _error(
+            f"compat: unexpected error: {type(exc).__name__}: {exc} "
+            "(a bug in nox-compat: run again with --debug for the traceback and report it)"
+        )
+        return 2
+
+
+def _error(line: str) -> None:
+    try:
+        print(safe(line), file=sys.stderr)
+    except BrokenPipeError:
+        pass
 
 
 if __name__ == "__main__":

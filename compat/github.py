@@ -21,11 +21,13 @@ from urllib.parse import urlsplit
 
 import requests
 
+from compat.errors import CompatError
+
 PUBLIC_API = "https://api.github.com"
 IDEMPOTENT = {"GET", "HEAD"}
 
 
-class GitHubError(Exception):
+class GitHubError(CompatError):
     """GitHub could not answer (or refused); the message is ready to print, token-free."""
 
 

@@ -30,13 +30,15 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
+from compat.errors import CompatError
+
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 FOREVER = "max-age=315360000"  # "any cached copy will do", used when offline
 logging.getLogger("cachecontrol").setLevel(logging.ERROR)  # its own warnings are ours to report
 
 
-class IndexFailure(Exception):
+class IndexFailure(CompatError):
     """The index could not answer (and no cache could stand in); message ready to print."""
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from compat.errors import CompatError
 from compat.github import GitHub
 from compat.results import INCOMPATIBLE as FAILING
 from compat.results import load_all
@@ -25,7 +26,7 @@ EXCERPT_LINES = 40
 _MENTION = re.compile(r"@(?=[A-Za-z0-9])")
 
 
-class IssueError(Exception):
+class IssueError(CompatError):
     """Issues could not be prepared (bad results, no target repository); ready to print."""
 
 

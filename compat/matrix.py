@@ -19,6 +19,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from compat.errors import CompatError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -29,7 +31,7 @@ PYTHON_RE = re.compile(r"^3\.\d+$")
 PUBLIC_INDEX = "https://pypi.org/simple"
 
 
-class ConfigError(Exception):
+class ConfigError(CompatError):
     """A problem in the user's configuration; the message is ready to print."""
 
 

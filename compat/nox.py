@@ -16,6 +16,7 @@ from pathlib import Path
 import nox
 
 from compat import cli
+from compat.errors import CompatError
 from compat.matrix import Matrix, load
 from compat.plan import Cell, Plan
 from compat.results import INCOMPATIBLE, save, summary
@@ -28,7 +29,7 @@ def register(config: str | Path | None = None) -> Plan:
     try:
         matrix = load(config)
         plan = cli.make_plan_for(matrix)
-    except cli.FAILURES as exc:
+    except CompatError as exc:
         print(f"compat: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     for name, cells in plan.sessions().items():

@@ -33,6 +33,7 @@ from typing import Protocol
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from compat.errors import CompatError
 from compat.matrix import Policy
 
 
@@ -43,7 +44,7 @@ class ReleaseLike(Protocol):
     def yanked(self) -> bool: ...
 
 
-class PolicyError(Exception):
+class PolicyError(CompatError):
     """The policy cannot be applied to this package's history; message ready to print."""
 
 

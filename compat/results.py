@@ -1,27 +1,230 @@
-"""The result of a cell (one JSON file per session) and the store of results."""
+"""The result of a cell: its status, the typed record, and the store of records.
+
+One JSON file per session in the results dir (``<session>.json``). Every record
+read from disk — our own, a CI artifact, a committed docs JSON — goes through
+``Result.from_dict``, which checks every field: a broken or hostile file is named
+and skipped, never a traceback, never a write outside the results dir.
+"""
 
 from __future__ import annotations
 
+import enum
 import json
+import re
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from packaging.version import InvalidVersion, Version
+
+from compat.errors import CompatError
 from compat.fileio import write_atomic
 
 SCHEMA = 1
-STATUSES = {
-    "passed": "✅",
-    "deprecated": "⚠️",
-    "failed": "❌",
-    "install-failed": "🚫",
-    "wrong-version": "🚫",
-    "skipped": "⏭️",
-    "not-applicable": "—",
-    "timeout": "⏱️",
-}
-INCOMPATIBLE = {"failed", "install-failed", "wrong-version", "timeout"}
+MAX_TEXT = 20_000  # characters kept of any free text (messages, log tails)
+INTEGRATION_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+LABEL_RE = re.compile(r"^(min|max|latest|pre|\d+\.\d+|bisect-[A-Za-z0-9_.+!-]{1,60})$")
+PYTHON_RE = re.compile(r"^\d+\.\d+(\.\d+)?([A-Za-z0-9.+]{0,12})$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?Z)?$")
 
-Result = dict[str, Any]  # the schema of DESIGN.md; plain JSON on purpose
+
+class Status(str, enum.Enum):
+    """The verdict of one cell (DESIGN.md); "passing" and "incompatible" are decided here only."""
+
+    PASSED = "passed"
+    DEPRECATED = "deprecated"
+    FAILED = "failed"
+    INSTALL_FAILED = "install-failed"
+    WRONG_VERSION = "wrong-version"
+    SKIPPED = "skipped"
+    NOT_APPLICABLE = "not-applicable"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def symbol(self) -> str:
+        return _SYMBOLS[self]
+
+    @property
+    def passing(self) -> bool:
+        """The upstream version works with the project."""
+        return self in (Status.PASSED, Status.DEPRECATED)
+
+    @property
+    def incompatible(self) -> bool:
+        """The upstream version breaks the project (inside the declared range: exit 1, issues)."""
+        return self in (Status.FAILED, Status.INSTALL_FAILED, Status.WRONG_VERSION, Status.TIMEOUT)
+
+    @property
+    def judged(self) -> bool:
+        """A verdict about the upstream; ``error`` is not one (the cause is on our side)."""
+        return self is not Status.ERROR
+
+    @property
+    def deterministic(self) -> bool:
+        """The same inputs give the same verdict, so a stored one may be reused."""
+        return self in (
+            Status.PASSED,
+            Status.DEPRECATED,
+            Status.FAILED,
+            Status.SKIPPED,
+            Status.NOT_APPLICABLE,
+        )
+
+    @property
+    def severity(self) -> int:
+        """Higher is worse; the status of a group of cells is its worst one."""
+        return _SEVERITY.index(self)
+
+
+_SYMBOLS = {
+    Status.PASSED: "✅",
+    Status.DEPRECATED: "⚠️",
+    Status.FAILED: "❌",
+    Status.INSTALL_FAILED: "🚫",
+    Status.WRONG_VERSION: "🚫",
+    Status.SKIPPED: "⏭️",
+    Status.NOT_APPLICABLE: "—",
+    Status.TIMEOUT: "⏱️",
+    Status.ERROR: "❗",
+}
+_SEVERITY = [
+    Status.NOT_APPLICABLE,
+    Status.PASSED,
+    Status.DEPRECATED,
+    Status.SKIPPED,
+    Status.ERROR,
+    Status.TIMEOUT,
+    Status.WRONG_VERSION,
+    Status.INSTALL_FAILED,
+    Status.FAILED,
+]
+
+
+class ResultError(CompatError):
+    """A stored result that cannot be used; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Deprecation:
+    category: str
+    message: str
+    source: str  # file:line of the call site
+    attribution: str = "usage"  # "usage": your code calls it; "internal": upstream's own use
+
+    @property
+    def counts(self) -> bool:
+        return self.attribution == "usage"
+
+
+@dataclass(frozen=True)
+class Failure:
+    test: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Stale:
+    """A later run that could not judge the cell (``error``); the verdict beside it is older."""
+
+    message: str
+    hint: str
+    at: str
+
+
+@dataclass
+class Result:
+    """What one cell run found (the JSON schema of DESIGN.md, typed)."""
+
+    session: str
+    integration: str
+    label: str
+    package: str
+    requested: str
+    python: str
+    status: Status = Status.NOT_APPLICABLE
+    installed: str | None = None
+    tests: dict[str, int] = field(
+        default_factory=lambda: {"passed": 0, "failed": 0, "skipped": 0, "errors": 0}
+    )
+    deprecations: list[Deprecation] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    freeze: list[str] = field(default_factory=list)
+    requirements: list[str] = field(default_factory=list)
+    resolution: dict[str, str] = field(default_factory=dict)  # requirement group -> strategy
+    started: str = ""
+    duration_s: float = 0.0
+    pytest_s: float | None = None
+    message: str = ""
+    hint: str = ""  # how to fix what made the cell an ``error``
+    notes: list[str] = field(default_factory=list)  # things worth knowing that change nothing
+    in_declared_range: bool = True
+    declared: str = ""  # the declared specifier of the package for this Python ("" = none)
+    log_tail: str = ""
+    stale: Stale | None = None
+    fingerprint: str = ""  # the inputs of the verdict (see compat.fingerprint)
+    snapshot: str = ""  # the --exclude-newer date the index was seen at
+    schema: int = SCHEMA
+
+    @property
+    def python_xy(self) -> str:
+        return python_xy(self.python)
+
+    @property
+    def version(self) -> Version:
+        return Version(self.requested)
+
+    @property
+    def is_bisect(self) -> bool:
+        return self.label.startswith("bisect-")
+
+    @property
+    def counts_against(self) -> bool:
+        """Incompatible inside the declared range: exit 1, a [Compat] issue, a red integration."""
+        return self.status.incompatible and self.in_declared_range
+
+    @property
+    def usage_deprecations(self) -> list[Deprecation]:
+        return [d for d in self.deprecations if d.counts]
+
+    @property
+    def run_date(self) -> str:
+        return self.started[:10]
+
+    def summary(self) -> str:
+        """One console line: the session, its verdict, the installed version, the test counts."""
+        counts = self.tests
+        text = (
+            f"{self.session}: {self.status} — {self.package} {self.installed or self.requested} "
+            f"on Python {self.python}; {counts.get('passed', 0)} passed, "
+            f"{counts.get('failed', 0)} failed, {counts.get('skipped', 0)} skipped, "
+            f"{counts.get('errors', 0)} errors"
+        )
+        if self.message:
+            text += f" ({self.message})"
+        if self.hint:
+            text += f"\n  fix: {self.hint}"
+        if not self.in_declared_range:
+            text += f"\n  beyond declared support ({self.package}{self.declared})"
+        return text
+
+    def to_dict(self, *, public: bool = False) -> dict[str, Any]:
+        """The JSON record; ``public`` leaves out what differs between identical runs."""
+        data = asdict(self)
+        data["status"] = self.status.value
+        if public:
+            for key in ("freeze", "log_tail", "duration_s", "pytest_s", "fingerprint"):
+                data.pop(key)
+            data["started"] = self.run_date
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any, origin: str = "result") -> Result:
+        """A checked record; raises ``ResultError`` naming ``origin`` and the bad field."""
+        return _Reader(origin).result(data)
 
 
 def python_xy(python: str) -> str:
@@ -29,58 +232,249 @@ def python_xy(python: str) -> str:
     return ".".join(python.split(".")[:2])
 
 
+def session_name(integration: str, label: str, python: str) -> str:
+    return f"compat-{integration}-{label}-{python_xy(python)}"
+
+
+class _Reader:
+    """Field-by-field checks of a result read from JSON."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def fail(self, key: str, what: str) -> ResultError:
+        return ResultError(f"{self.origin}: {key}: {what}")
+
+    def text(self, data: dict, key: str, default: str | None = None, pattern=None) -> str:
+        value = data.get(key, default)
+        if not isinstance(value, str):
+            raise self.fail(key, "missing" if value is None else f"expected a string, got {value!r}"[:120])
+        if pattern is not None and not pattern.match(value):
+            raise self.fail(key, f"not a valid value: {value[:80]!r}")
+        return value[:MAX_TEXT]
+
+    def result(self, data: Any) -> Result:
+        if not isinstance(data, dict):
+            raise ResultError(f"{self.origin}: not a result (expected a JSON object)")
+        schema = data.get("schema")
+        if schema != SCHEMA:
+            raise self.fail("schema", f"unknown schema {schema!r} (this nox-compat reads {SCHEMA})")
+        known = {f.name for f in fields(Result)}
+        data = {k: v for k, v in data.items() if k in known}  # newer optional fields: ignored
+        integration = self.text(data, "integration", pattern=INTEGRATION_RE)
+        label = self.text(data, "label", pattern=LABEL_RE)
+        python = self.text(data, "python", pattern=PYTHON_RE)
+        session = self.text(data, "session")
+        if session != session_name(integration, label, python):
+            raise self.fail(
+                "session",
+                f"{session[:80]!r} does not match its integration, label and python",
+            )
+        requested = self.text(data, "requested")
+        installed = data.get("installed")
+        for key, value in (("requested", requested), ("installed", installed)):
+            if value is None and key == "installed":
+                continue
+            try:
+                Version(str(value))
+            except InvalidVersion:
+                raise self.fail(key, f"not a version: {str(value)[:80]!r}") from None
+        try:
+            status = Status(data.get("status"))
+        except ValueError:
+            raise self.fail("status", f"unknown status {data.get('status')!r}"[:120]) from None
+        tests = data.get("tests", {})
+        if not isinstance(tests, dict) or not all(
+            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and v >= 0
+            for k, v in tests.items()
+        ):
+            raise self.fail("tests", "expected counts of tests")
+        stale = data.get("stale")
+        return Result(
+            session=session,
+            integration=integration,
+            label=label,
+            package=self.text(data, "package"),
+            requested=requested,
+            python=python,
+            status=status,
+            installed=installed,
+            tests={"passed": 0, "failed": 0, "skipped": 0, "errors": 0, **tests},
+            deprecations=[
+                Deprecation(
+                    self.text(d, "category"),
+                    self.text(d, "message"),
+                    self.text(d, "source", ""),
+                    self.text(d, "attribution", "usage"),
+                )
+                for d in self.records(data, "deprecations")
+            ],
+            failures=[
+                Failure(self.text(f, "test"), self.text(f, "message", ""))
+                for f in self.records(data, "failures")
+            ],
+            freeze=self.strings(data, "freeze"),
+            requirements=self.strings(data, "requirements"),
+            resolution=self.mapping(data, "resolution"),
+            started=self.text(data, "started", "", DATE_RE) if data.get("started") else "",
+            duration_s=self.number(data, "duration_s", 0.0),
+            pytest_s=self.number(data, "pytest_s", None),
+            message=self.text(data, "message", ""),
+            hint=self.text(data, "hint", ""),
+            notes=self.strings(data, "notes"),
+            in_declared_range=self.flag(data, "in_declared_range", True),
+            declared=self.text(data, "declared", ""),
+            log_tail=self.text(data, "log_tail", ""),
+            stale=None
+            if stale is None
+            else Stale(
+                self.text(stale, "message", ""), self.text(stale, "hint", ""), self.text(stale, "at", "")
+            )
+            if isinstance(stale, dict)
+            else _raise(self.fail("stale", "expected an object")),
+            fingerprint=self.text(data, "fingerprint", ""),
+            snapshot=self.text(data, "snapshot", ""),
+        )
+
+    def records(self, data: dict, key: str) -> list[dict]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.fail(key, "expected a list of objects")
+        return value
+
+    def strings(self, data: dict, key: str) -> list[str]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(key, "expected a list of strings")
+        return [v[:MAX_TEXT] for v in value]
+
+    def mapping(self, data: dict, key: str) -> dict[str, str]:
+        value = data.get(key, {})
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise self.fail(key, "expected an object of strings")
+        return dict(value)
+
+    def number(self, data: dict, key: str, default: float | None) -> float | None:
+        value = data.get(key, default)
+        if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+            return value
+        raise self.fail(key, f"expected a number, got {value!r}"[:120])
+
+    def flag(self, data: dict, key: str, default: bool) -> bool:
+        value = data.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(key, f"expected true or false, got {value!r}"[:120])
+        return value
+
+
+def _raise(exc: Exception):
+    raise exc
+
+
+# -- the store -----------------------------------------------------------------------------
+
+
+@dataclass
+class Loaded:
+    """Results by session (the newest of each) and the files that could not be used."""
+
+    results: dict[str, Result] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, result: Result) -> bool:
+        """Keep ``result`` when it is newer than the one stored for its session."""
+        current = self.results.get(result.session)
+        if current is None or _newer(result, current):
+            self.results[result.session] = result
+            return True
+        return False
+
+
+def _newer(new: Result, old: Result) -> bool:
+    """Newest wins; an ``error`` never replaces a judged verdict of the same version."""
+    if new.started < old.started:
+        return False
+    if new.status.judged or not old.status.judged or new.requested != old.requested:
+        return True
+    return False
+
+
+def result_path(results_dir: Path, session: str) -> Path:
+    return results_dir / f"{session}.json"
+
+
 def save(result: Result, results_dir: Path) -> Path:
-    path = results_dir / f"{result['session']}.json"
-    write_atomic(path, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    """Store ``result``; an ``error`` beside a judged verdict of the same version marks it stale."""
+    path = result_path(results_dir, result.session)
+    stored = result
+    if not result.status.judged and path.exists():
+        try:
+            old = Result.from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
+        except (OSError, ValueError, ResultError):
+            old = None
+        if old is not None and old.status.judged and old.requested == result.requested:
+            stored = replace(old, stale=Stale(result.message, result.hint, result.started))
+    write_atomic(path, json.dumps(stored.to_dict(), indent=2, ensure_ascii=False) + "\n")
     return path
 
 
-def load_all(results_dir: Path) -> dict[str, Result]:
-    """Every stored result by session, the newest one winning.
+def read(path: Path) -> Result:
+    """One stored result; ``ResultError`` names the file when it cannot be used."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ResultError(f"{path}: not UTF-8 text") from None
+    except ValueError as exc:
+        raise ResultError(f"{path}: not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise ResultError(f"{path}: cannot read ({exc.strerror})") from None
+    return Result.from_dict(data, str(path))
 
-    Result files may sit in sub-folders (CI artifacts downloaded as they are);
-    unreadable or foreign JSON files are skipped, never fatal.
-    """
-    found: dict[str, Result] = {}
+
+def is_result_file(path: Path) -> bool:
+    """Result files are ``<session>.json``; bisect answers and other files live beside them."""
+    return path.suffix == ".json" and path.name.startswith("compat-") and path.is_file()
+
+
+def load_all(results_dir: Path) -> Loaded:
+    """Every stored result by session, the newest winning; sub-folders (CI artifacts) too."""
+    loaded = Loaded()
     if not results_dir.is_dir():
-        return found
+        return loaded
     for path in sorted(results_dir.rglob("*.json")):
+        if not is_result_file(path):
+            continue
         try:
-            result = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if not isinstance(result, dict) or result.get("schema") != SCHEMA:
-            continue
-        session = result.get("session")
-        if session and (
-            session not in found or result.get("started", "") >= found[session].get("started", "")
-        ):
-            found[session] = result
-    return found
+            loaded.add(read(path))
+        except ResultError as exc:
+            loaded.problems.append(str(exc))
+    return loaded
 
 
-def merge(sources: list[Path], results_dir: Path) -> int:
-    """Copy results produced elsewhere into the store; the newest per session wins."""
+def merge(sources: list[Path], results_dir: Path) -> Loaded:
+    """Copy results produced elsewhere (untrusted CI artifacts) into the store, newest winning.
+
+    Every record is checked first; it is written only as ``<results_dir>/<session>.json``
+    under its validated session name. Returns the records taken and the files refused.
+    """
     stored = load_all(results_dir)
-    count = 0
+    taken = Loaded(problems=list(stored.problems))
     for source in sources:
-        for session, result in load_all(source).items():
-            if session not in stored or result.get("started", "") > stored[session].get(
-                "started", ""
-            ):
+        if not source.exists():
+            taken.problems.append(f"{source}: no such file or folder")
+            continue
+        files = [source] if source.is_file() else sorted(source.rglob("*.json"))
+        for path in files:
+            if path.name.endswith(".answer.json"):
+                continue
+            try:
+                result = read(path)
+            except ResultError as exc:
+                taken.problems.append(str(exc))
+                continue
+            if stored.add(result):
                 save(result, results_dir)
-                stored[session] = result
-                count += 1
-    return count
-
-
-def summary(result: Result) -> str:
-    """One line: the session, its verdict, the installed version, the test counts."""
-    counts = result["tests"]
-    text = (
-        f"{result['session']}: {result['status']} — {result['package']} "
-        f"{result.get('installed') or result['requested']} on Python {result['python']}; "
-        f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped, "
-        f"{counts['errors']} errors"
-    )
-    return text + (f" ({result['message']})" if result.get("message") else "")
+                taken.results[result.session] = result
+    return taken
