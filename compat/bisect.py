@@ -1,9 +1,11 @@
 """Find the first upstream release that broke an integration, by running real cells.
 
-Binary search over the releases strictly between a good and a bad version:
-at most ⌈log2(n)⌉+1 cells for n candidates, more only when candidates cannot be
-tested (``install-failed``, ``not-applicable``): those are skipped the way
-``git bisect skip`` does, and the answer says so.
+Binary search over the releases strictly between a good and a bad version. The ends are
+trusted as ``git bisect`` trusts them — given ones, and stored judged verdicts — so a search
+over n releases runs at most ⌈log2(n+1)⌉ cells (``verify`` runs the ends first). Releases
+that cannot be tested (``install-failed``, ``skipped``, ``not-applicable``, ``error``) are
+skipped the way ``git bisect skip`` does, and the answer says so. Only a found answer is
+stored; a later passing run of its first-bad version drops it from the docs.
 """
 
 from __future__ import annotations
@@ -12,19 +14,22 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
+from compat import procs
+from compat.errors import Interrupted
 from compat.fileio import write_atomic
 from compat.matrix import ConfigError, Integration
 from compat.plan import Cell, Plan
-from compat.results import Result, load_all, python_xy, save
-from compat.runner import run_cell, venv_dir
+from compat.results import Result, ResultError, Status, save
+from compat.runner import now, run_cell
 
-GOOD = {"passed", "deprecated"}
-BAD = {"failed", "timeout", "wrong-version"}
+
+def is_bad(status: Status) -> bool:
+    """A verdict that marks a release as broken for bisecting (it installed and failed)."""
+    return status.incompatible and status is not Status.INSTALL_FAILED
 
 
 @dataclass
@@ -43,19 +48,45 @@ class Answer:
     cells: list[dict] = field(default_factory=list)  # every cell run: session, version, status
     notes_url: str | None = None
     problem: str | None = None  # why the range is not good→bad
+    unjudged: bool = False  # the problem is an end that could not be judged (exit 2)
+    nothing: bool = False  # no stored failure above the highest passing version
     found_at: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: object, origin: str) -> Answer:
+        if not isinstance(data, dict):
+            raise ResultError(f"{origin}: not a bisect answer")
+        known = {f for f in cls.__dataclass_fields__}
+        try:
+            answer = cls(**{k: v for k, v in data.items() if k in known})
+            for version in (answer.good, answer.bad, answer.first_bad, answer.last_good):
+                if version is not None:
+                    Version(version)
+        except (TypeError, InvalidVersion) as exc:
+            raise ResultError(f"{origin}: not a bisect answer ({exc})") from None
+        if not all(
+            isinstance(x, str) for x in (answer.integration, answer.python, answer.found_at)
+        ):
+            raise ResultError(f"{origin}: not a bisect answer")
+        return answer
 
 
 def answer_path(results_dir: Path, integration: str) -> Path:
     return results_dir / f"bisect-{integration}.answer.json"
 
 
-def load_answer(results_dir: Path, integration: str) -> dict | None:
+def load_answer(results_dir: Path, integration: str) -> Answer | None:
     path = answer_path(results_dir, integration)
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ResultError(f"{path}: not a bisect answer ({exc})") from None
+    return Answer.from_dict(data, str(path))
 
 
 def bisect_cell(integ: Integration, version: str, python: str) -> Cell:
@@ -70,86 +101,123 @@ def bisect_cell(integ: Integration, version: str, python: str) -> Cell:
         why="bisect step",
         select=integ.select,
         tests=integ.tests,
+        in_declared_range=integ.declared.contains(version, python),
+        declared=str(integ.declared.specifier(python)),
     )
 
 
-def _stored(results: dict[str, Result], integ: Integration, python: str) -> list[Result]:
-    return [
-        r
-        for r in results.values()
-        if r["integration"] == integ.name
-        and python_xy(r["python"]) == python
-        and r.get("requested")
-    ]
+def _version(text: str, flag: str) -> Version:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        raise ConfigError(f"{flag} {text!r}: not a version (e.g. 1.4.2)") from None
 
 
 def run(
     plan: Plan,
     name: str,
+    known: dict[str, Result],
     *,
     good: str | None = None,
     bad: str | None = None,
     python: str | None = None,
+    verify: bool = False,
+    snapshot: str = "",
     echo: Callable[[str], None] = print,
 ) -> Answer:
-    """Bisect integration ``name``; results of every cell are stored like any other."""
+    """Bisect integration ``name``; ``known`` are the stored results (by session)."""
     matrix = plan.matrix
     integ = matrix.integration(name)
     python = python or integ.python[0]
+    if python not in integ.python:
+        raise ConfigError(f"--python {python}: {name} is tested on {', '.join(integ.python)}")
     project = plan.projects[integ.package]
-    results = load_all(matrix.results_dir)
-    stored = _stored(results, integ, python)
-    if good is None:
-        passing = [Version(r["requested"]) for r in stored if r["status"] in GOOD]
-        good = str(max(passing)) if passing else integ.min
-    if bad is None:
-        failing = [Version(r["requested"]) for r in stored if r["status"] in BAD]
-        bad = str(min(failing)) if failing else plan.latest(integ)
-    good_v, bad_v = Version(good), Version(bad)
+    verdicts = {
+        r.version: r
+        for r in sorted(known.values(), key=lambda r: r.started)
+        if r.integration == integ.name and r.python_xy == python and r.status.judged
+    }
+    good_v = _version(good, "--good") if good else None
+    bad_v = _version(bad, "--bad") if bad else None
+    for flag, version in (("--good", good_v), ("--bad", bad_v)):
+        if version is not None and project.release(version) is None:
+            raise ConfigError(f"{flag}: {integ.package} {version} does not exist on the index")
+    passing = sorted(v for v, r in verdicts.items() if r.status.passing)
+    failing = sorted(v for v, r in verdicts.items() if is_bad(r.status))
+    if good_v is None:
+        below = [v for v in passing if bad_v is None or v < bad_v]
+        if not below:
+            raise ConfigError(
+                f"no stored passing version of {integ.package} on Python {python} to start "
+                f"from: pass --good, or run `compat run {name}` first"
+            )
+        good_v = below[-1]
+    if bad_v is None:
+        above = [v for v in failing if v > good_v]
+        if not above:
+            answer = Answer(
+                integ.name, integ.package, python, str(good_v), str(good_v), nothing=True
+            )
+            answer.problem = (
+                f"nothing to bisect: no stored failure of {integ.package} on Python {python} "
+                f"above the passing {good_v}"
+            )
+            return answer
+        bad_v = above[0]
     if good_v >= bad_v:
-        raise ConfigError(f"--good {good} must be older than --bad {bad}")
-    for version in (good, bad):
-        if project.release(version) is None:
-            raise ConfigError(f"{integ.package} {version} does not exist on the index")
+        raise ConfigError(f"--good {good_v} must be older than --bad {bad_v}")
 
-    answer = Answer(integ.name, integ.package, python, good, bad)
-    known = {Version(r["requested"]): r["status"] for r in stored}
+    answer = Answer(integ.name, integ.package, python, str(good_v), str(bad_v))
 
-    def status_of(version: Version) -> str:
+    def probe(version: Version) -> Result:
         cell = bisect_cell(integ, str(version), python)
         echo(f"bisect: testing {integ.package} {version} on Python {python} …")
-        result = run_cell(cell, matrix, venv=venv_dir(matrix, cell))
+        result = run_cell(cell, matrix, previous=known.get(cell.session), snapshot=snapshot)
         save(result, matrix.results_dir)
         answer.cells.append(
-            {"session": cell.session, "version": str(version), "status": result["status"]}
+            {"session": cell.session, "version": str(version), "status": result.status.value}
         )
-        echo(f"bisect: {integ.package} {version}: {result['status']}")
-        if result["status"] in BAD:
-            answer.failures = result["failures"]
-        return result["status"]
+        echo(f"bisect: {integ.package} {version}: {result.status}")
+        return result
 
-    good_status = known.get(good_v) or status_of(good_v)
-    bad_status = known.get(bad_v) or status_of(bad_v)
-    if good_status not in GOOD:
-        answer.problem = f"the good end {good} is not good ({good_status})"
-    elif bad_status not in BAD:
-        answer.problem = f"the bad end {bad} is not bad ({bad_status})"
-    if answer.problem:
-        return _finish(answer, plan, integ)
-    if not answer.failures:  # the bad end's status came from a stored result
-        answer.failures = next(
-            (r["failures"] for r in stored if Version(r["requested"]) == bad_v), []
-        )
+    with procs.interruptible():
+        ends = {good_v: verdicts.get(good_v), bad_v: verdicts.get(bad_v)}
+        if verify:
+            ends = {v: probe(v) for v in ends}
+        for version, expected in ((good_v, "good"), (bad_v, "bad")):
+            result = ends[version]
+            if result is None:
+                continue  # a given end without a stored verdict: trusted
+            if not result.status.judged:
+                answer.problem = (
+                    f"the {expected} end {version} could not be judged: {result.message}"
+                    + (f" (fix: {result.hint})" if result.hint else "")
+                )
+                answer.unjudged = True
+                return answer
+            ok = result.status.passing if expected == "good" else is_bad(result.status)
+            if not ok:
+                answer.problem = f"the {expected} end {version} is not {expected} ({result.status})"
+                return answer
+        bad_end = ends[bad_v]
+        answer.failures = [asdict(f) for f in bad_end.failures] if bad_end else []
+        _search(answer, integ, project, good_v, bad_v, probe, matrix.settings.prereleases)
+        if procs.stopping():
+            raise Interrupted(procs.stop_signal())
+    _finish(answer, plan, integ)
+    return answer
 
+
+def _search(answer, integ, project, good_v, bad_v, probe, prereleases: bool) -> None:
     exclude = integ.versions
     candidates = [
         r.version
         for r in project.releases
         if good_v < r.version < bad_v
         and not r.yanked
-        and (matrix.settings.prereleases or not r.version.is_prerelease)
+        and (prereleases or not r.version.is_prerelease)
         and (exclude is None or exclude.contains(r.version, prereleases=True))
-        and r.admits(python)
+        and r.admits(answer.python)
     ]
     lo, hi = -1, len(candidates)  # candidates[lo] is good, candidates[hi] is bad
     skipped: set[int] = set()
@@ -159,39 +227,41 @@ def run(
             break
         middle = (lo + hi) / 2
         index = min(untested, key=lambda i: (abs(i - middle), i))
-        status = status_of(candidates[index])
-        if status in GOOD:
+        result = probe(candidates[index])
+        if result.status.passing:
             lo = index
-        elif status in BAD:
-            hi = index  # answer.failures now are those of candidates[hi]
+        elif is_bad(result.status):
+            hi = index
+            answer.failures = [asdict(f) for f in result.failures]
         else:
             skipped.add(index)
             answer.skipped.append(str(candidates[index]))
     answer.found = True
-    answer.first_bad = str(candidates[hi]) if hi < len(candidates) else bad
-    answer.last_good = str(candidates[lo]) if lo >= 0 else good
+    answer.first_bad = str(candidates[hi]) if hi < len(candidates) else answer.bad
+    answer.last_good = str(candidates[lo]) if lo >= 0 else answer.good
     answer.suspects = [str(candidates[i]) for i in sorted(skipped) if lo < i < hi]
     if answer.suspects:
         answer.suspects.append(answer.first_bad)
-    return _finish(answer, plan, integ)
 
 
-def _finish(answer: Answer, plan: Plan, integ: Integration) -> Answer:
-    answer.found_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if answer.first_bad:
-        if integ.repo:
-            answer.notes_url = f"https://github.com/{integ.repo}/releases?q={answer.first_bad}"
-        elif "pypi.org" in plan.matrix.settings.index_url:
-            answer.notes_url = f"https://pypi.org/project/{integ.package}/{answer.first_bad}/"
+def _finish(answer: Answer, plan: Plan, integ: Integration) -> None:
+    """Store a found answer (with where to read about the first bad release)."""
+    answer.found_at = now()
+    if integ.repo:
+        answer.notes_url = f"https://github.com/{integ.repo}/releases?q={answer.first_bad}"
+    elif "pypi.org" in plan.matrix.settings.index_url:
+        answer.notes_url = f"https://pypi.org/project/{integ.package}/{answer.first_bad}/"
     path = answer_path(plan.matrix.results_dir, integ.name)
     write_atomic(path, json.dumps(answer.to_dict(), indent=2) + "\n")
-    return answer
 
 
 def describe(answer: Answer) -> str:
     lines = [
-        f"bisect {answer.integration} ({answer.package}) on Python {answer.python}: {answer.good} → {answer.bad}"
+        f"bisect {answer.integration} ({answer.package}) on Python {answer.python}: "
+        f"{answer.good} → {answer.bad}"
     ]
+    if answer.nothing:
+        return answer.problem or "nothing to bisect"
     if answer.problem:
         lines.append(f"not a good→bad range: {answer.problem}")
     else:
@@ -211,3 +281,9 @@ def describe(answer: Answer) -> str:
         "cells run: " + (", ".join(f"{c['version']} {c['status']}" for c in answer.cells) or "none")
     )
     return "\n".join(lines)
+
+
+def exit_code(answer: Answer) -> int:
+    if answer.unjudged:
+        return 2
+    return 1 if answer.problem and not answer.nothing else 0

@@ -1,8 +1,11 @@
-"""The ``compat`` command. Exit codes: 0 all good, 1 incompatibility found, 2 could not do the job."""
+"""The ``compat`` command. Exit codes: 0 all good, 1 incompatibility found, 2 could not do the
+job (bad config, index unreachable with no cache, a cell that could not be judged, an
+unexpected error), 130/143 interrupted."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -15,12 +18,28 @@ from compat import matrix as matrix_mod
 from compat.errors import CompatError, Interrupted
 from compat.fileio import write_atomic
 from compat.index import IndexClient, IndexFailure
-from compat.text import safe
 from compat.matrix import ConfigError, Matrix
 from compat.plan import Cell, Plan, make_plan
-from compat.results import INCOMPATIBLE, summary
+from compat.results import Result, Status
+from compat.text import safe
 from compat.upstream import command as upstream_cmd
 
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def load_matrix(args: argparse.Namespace) -> Matrix:
+    matrix = matrix_mod.load(args.config)
+    for note in matrix.notes:
+        print(f"compat: {note}", file=sys.stderr)
+    return matrix
 
 
 def make_plan_for(matrix: Matrix, offline: bool = False) -> Plan:
@@ -28,7 +47,39 @@ def make_plan_for(matrix: Matrix, offline: bool = False) -> Plan:
 
 
 def load_plan(args: argparse.Namespace) -> Plan:
-    return make_plan_for(matrix_mod.load(args.config), args.offline)
+    return make_plan_for(load_matrix(args), args.offline)
+
+
+def cells_from_known(matrix: Matrix) -> list[Cell]:
+    """The cells of the last report (committed docs JSON), for when the index cannot be read."""
+    from compat.report import load_known
+
+    try:
+        known = load_known(matrix).results.values()
+    except CompatError:
+        return []
+    cells = []
+    for r in sorted(known, key=lambda r: r.session):
+        if r.is_bisect or r.integration not in {i.name for i in matrix.integrations}:
+            continue
+        integ = matrix.integration(r.integration)
+        cells.append(
+            Cell(
+                integration=r.integration,
+                label=r.label,
+                package=r.package,
+                version=r.requested,
+                python=r.python_xy,
+                requirements=tuple(integ.requirements(r.requested)),
+                why="from the last report (index not reachable)",
+                applicable=r.status is not Status.NOT_APPLICABLE,
+                select=integ.select,
+                tests=integ.tests,
+                in_declared_range=integ.declared.contains(r.requested, r.python_xy),
+                declared=str(integ.declared.specifier(r.python_xy)),
+            )
+        )
+    return cells
 
 
 def select_cells(plan: Plan, names: list[str]) -> list[Cell]:
@@ -43,32 +94,52 @@ def select_cells(plan: Plan, names: list[str]) -> list[Cell]:
     return chosen
 
 
+def exit_code(results: list[Result]) -> int:
+    """2 when a cell could not be judged, else 1 when one is incompatible in range, else 0."""
+    if any(not r.status.judged for r in results):
+        return 2
+    return 1 if any(r.counts_against for r in results) else 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from compat.sweep import run_cells
+    from compat.report import load_known
+    from compat.sweep import run_cells, summary
 
     if not args.sessions and not args.all:
         raise ConfigError("name the sessions to run (see `compat plan`), or pass --all")
     plan = load_plan(args)
-    results = run_cells(plan.matrix, select_cells(plan, args.sessions), jobs=args.jobs)
+    cells = select_cells(plan, args.sessions)
+    known = load_known(plan.matrix).results  # refuses early when they cannot be read
+    results = run_cells(plan.matrix, cells, jobs=args.jobs, known=known, rerun=args.rerun)
     for result in results:
-        print(summary(result))
-    return 1 if any(r["status"] in INCOMPATIBLE for r in results) else 0
+        print(safe(result.summary()))
+    print(summary(results))
+    return exit_code(results)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from compat.report import incompatible, write_docs
-    from compat.results import load_all, merge
+    from compat.report import incompatible, load_known, write_docs
+    from compat.results import merge
 
-    matrix = matrix_mod.load(args.config)
+    matrix = load_matrix(args)
+    problems: list[str] = []
     if args.merge:
-        print(f"merged {merge([Path(p) for p in args.merge], matrix.results_dir)} result(s)")
+        taken = merge([Path(p) for p in args.merge], matrix.results_dir)
+        print(f"merged {len(taken.results)} result(s)")
+        problems += taken.problems
     try:
         plan: Plan | None = make_plan_for(matrix, args.offline)
     except IndexFailure as exc:
-        print(f"compat: {exc}; rendering without the index", file=sys.stderr)
+        print(safe(f"compat: {exc}; rendering without the index"), file=sys.stderr)
         plan = None
-    rows = write_docs(matrix, load_all(matrix.results_dir), plan)
+    known = load_known(matrix)
+    problems += [p for p in known.problems if p not in problems]
+    rows = write_docs(matrix, known.results, plan)
     print(f"wrote {matrix.docs_path} and {matrix.docs_path.with_suffix('.json').name}")
+    for problem in problems:
+        print(safe(f"compat: skipped {problem}"), file=sys.stderr)
+    if problems:
+        return 2
     return 1 if incompatible(rows) else 0
 
 
@@ -83,7 +154,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def github_entry(cell) -> dict:
+def github_entry(cell: Cell) -> dict:
     """One ``strategy.matrix.include`` entry: what a CI job needs to run one cell."""
     return {
         "session": cell.session,
@@ -96,17 +167,12 @@ def github_entry(cell) -> dict:
 
 def plan_table(plan: Plan) -> str:
     headers = ("SESSION", "INTEGRATION", "LABEL", "VERSION", "PYTHON", "WHY")
-    rows = [
-        (
-            c.session,
-            c.integration,
-            c.label,
-            c.version,
-            c.python,
-            c.why if c.applicable else f"not-applicable: requires-python excludes {c.python}",
-        )
-        for c in plan.cells
-    ]
+    rows = []
+    for c in plan.cells:
+        why = c.why if c.applicable else f"not-applicable: requires-python excludes {c.python}"
+        if not c.in_declared_range:
+            why += f" (beyond declared support: {c.package}{c.declared})"
+        rows.append((c.session, c.integration, c.label, c.version, c.python, why))
     return format_table(headers, rows)
 
 
@@ -123,7 +189,7 @@ def cmd_generated(args: argparse.Namespace) -> int:
     """``compat dependabot`` / ``compat workflows``: write the GitHub files, or ``--check`` them."""
     from compat import workflows
 
-    matrix = matrix_mod.load(args.config)
+    matrix = load_matrix(args)
     files = workflows.generated(matrix, "dependabot" if args.command == "dependabot" else "all")
     repo = workflows.Layout.of(matrix).repo
     stale = []
@@ -155,14 +221,23 @@ def cmd_apidiff(args: argparse.Namespace) -> int:
 
 def cmd_bisect(args: argparse.Namespace) -> int:
     from compat import bisect
-    from compat.report import write_docs
-    from compat.results import load_all
+    from compat.report import load_known, write_docs
 
     plan = load_plan(args)
-    answer = bisect.run(plan, args.integration, good=args.good, bad=args.bad, python=args.python)
-    print(bisect.describe(answer))
-    write_docs(plan.matrix, load_all(plan.matrix.results_dir), plan)
-    return 1 if answer.problem else 0
+    known = load_known(plan.matrix).results
+    answer = bisect.run(
+        plan,
+        args.integration,
+        known,
+        good=args.good,
+        bad=args.bad,
+        python=args.python,
+        verify=args.verify,
+    )
+    print(safe(bisect.describe(answer)))
+    if answer.found:
+        write_docs(plan.matrix, load_known(plan.matrix).results, plan)
+    return bisect.exit_code(answer)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,7 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", parents=[common], help="run cells (in parallel) and store results")
     p.add_argument("sessions", nargs="*", help="session, session without -PY, or integration")
     p.add_argument("--all", action="store_true", help="run every cell of the plan")
-    p.add_argument("-j", "--jobs", type=int, default=None, help="cells at a time")
+    p.add_argument("-j", "--jobs", type=positive_int, default=None, help="cells at a time")
+    p.add_argument(
+        "--rerun", action="store_true", help="run cells even when their inputs did not change"
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("report", parents=[common], help="render the docs from stored results")
@@ -192,19 +270,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--merge",
         nargs="+",
         metavar="DIR",
-        help="first merge results found under DIR (CI artifacts)",
+        help="first merge results found under DIR (CI artifacts; every record is checked)",
     )
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("bisect", parents=[common], help="find the first release that broke you")
     p.add_argument("integration")
+    p.add_argument("--good", help="a version that passes (default: the highest stored passing one)")
     p.add_argument(
-        "--good", help="a version that passes (default: highest passing result, else min)"
-    )
-    p.add_argument(
-        "--bad", help="a version that fails (default: lowest failing result, else latest)"
+        "--bad", help="a version that fails (default: the lowest stored failing one above --good)"
     )
     p.add_argument("--python", help="X.Y (default: the integration's first Python)")
+    p.add_argument(
+        "--verify", action="store_true", help="run the two ends first instead of trusting them"
+    )
     p.set_defaults(func=cmd_bisect)
 
     p = sub.add_parser("upstream", parents=[common], help="new upstream releases and their risk")
@@ -274,10 +353,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _error(line: str) -> None:
-    try:
+    with contextlib.suppress(BrokenPipeError):
         print(safe(line), file=sys.stderr)
-    except BrokenPipeError:
-        pass
 
 
 if __name__ == "__main__":

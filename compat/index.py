@@ -3,6 +3,10 @@
 Responses are kept in an on-disk HTTP cache (cachecontrol): a page still fresh
 makes no request, a stale one is revalidated with its ETag, and when the index
 cannot be reached (or ``offline`` is set) the cached page is used and said so.
+Pages an index sends without caching headers are kept for ``HEURISTIC_SECONDS``
+all the same, so that the fallback works against any index. An answer that is not
+a package index page (invalid JSON, an empty body, a login page) is an
+``IndexFailure`` naming the index, never an empty list of releases.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from urllib.parse import urljoin
 import requests
 from cachecontrol import CacheControlAdapter
 from cachecontrol.caches import SeparateBodyFileCache
+from cachecontrol.heuristics import BaseHeuristic
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import (
     InvalidSdistFilename,
@@ -31,10 +36,12 @@ from packaging.utils import (
 from packaging.version import Version
 
 from compat.errors import CompatError
+from compat.text import redact
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 FOREVER = "max-age=315360000"  # "any cached copy will do", used when offline
+HEURISTIC_SECONDS = 600  # freshness of index pages sent without caching headers
 logging.getLogger("cachecontrol").setLevel(logging.ERROR)  # its own warnings are ours to report
 
 
@@ -97,6 +104,19 @@ class Project:
         return next((r for r in self.releases if r.version == wanted), None)
 
 
+class _KeepUncachable(BaseHeuristic):
+    """Give index pages without Cache-Control or Expires a short freshness of their own."""
+
+    def update_headers(self, response) -> dict[str, str]:
+        headers = response.headers
+        if response.status == 200 and "cache-control" not in headers and "expires" not in headers:
+            return {"cache-control": f"max-age={HEURISTIC_SECONDS}"}
+        return {}
+
+    def warning(self, response) -> str | None:
+        return None
+
+
 def default_cache_dir() -> Path:
     if os.environ.get("COMPAT_CACHE_DIR"):
         return Path(os.environ["COMPAT_CACHE_DIR"])
@@ -120,20 +140,34 @@ class IndexClient:
         self.timeout = timeout
         self.cache_dir = cache_dir or default_cache_dir()
         self.adapter = CacheControlAdapter(
-            cache=SeparateBodyFileCache(str(self.cache_dir / "http")), max_retries=2
+            cache=SeparateBodyFileCache(str(self.cache_dir / "http")),
+            max_retries=2,
+            heuristic=_KeepUncachable(),
         )
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "nox-compat"
         self.session.mount("http://", self.adapter)
         self.session.mount("https://", self.adapter)
 
+    @property
+    def shown_url(self) -> str:
+        """The index URL without credentials, for messages."""
+        return redact(self.index_url)
+
     def project(self, name: str) -> Project:
         url = urljoin(self.index_url, canonicalize_name(name) + "/")
         response, from_cache = self._get(url, name)
+        where = f"{self.shown_url} (page of {name!r})"
         if "json" in response.headers.get("Content-Type", ""):
-            files = _files_from_json(response.json(), url)
+            try:
+                data = response.json()
+            except ValueError:
+                raise IndexFailure(f"{where}: the answer is not valid JSON") from None
+            files = _files_from_json(data, url, where)
         else:
-            files = _files_from_html(response.text, url)
+            files = _files_from_html(response.text, url, where)
+        if not files:
+            raise IndexFailure(f"{where}: the index lists no files for {name!r}")
         return Project(name, _group(files, name), from_cache)
 
     def projects(self, names: list[str]) -> dict[str, Project]:
@@ -160,13 +194,13 @@ class IndexClient:
             try:
                 response = self.session.get(url, headers=headers, timeout=self.timeout)
             except requests.RequestException as exc:
-                reason = f"cannot reach {self.index_url} ({type(exc).__name__})"
+                reason = f"cannot reach {self.shown_url} ({type(exc).__name__})"
             else:
                 if response.status_code == 404:
-                    raise IndexFailure(f"package {name!r} not found on the index {self.index_url}")
+                    raise IndexFailure(f"package {name!r} not found on the index {self.shown_url}")
                 if response.ok:
                     return response, False
-                reason = f"{self.index_url} answered {response.status_code} for {name!r}"
+                reason = f"{self.shown_url} answered {response.status_code} for {name!r}"
         else:
             reason = "offline"
         cached = self._cached(url, headers)
@@ -185,14 +219,17 @@ class IndexClient:
         return self.adapter.build_response(prepared, raw, from_cache=True) if raw else None
 
 
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
-def _specifier(value: str | None) -> SpecifierSet | None:
-    if not value:
+def _specifier(value: object) -> SpecifierSet | None:
+    if not isinstance(value, str) or not value:
         return None
     try:
         return SpecifierSet(value)
@@ -200,33 +237,56 @@ def _specifier(value: str | None) -> SpecifierSet | None:
         return None  # broken metadata on the index: treat as unconstrained
 
 
-def _files_from_json(data: dict, base: str) -> list[File]:
-    return [
-        File(
-            filename=item["filename"],
-            url=urljoin(base, item["url"]),
-            requires_python=_specifier(item.get("requires-python")),
-            yanked=item.get("yanked", False) or False,
-            upload_time=_parse_time(item.get("upload-time")),
-            sha256=item.get("hashes", {}).get("sha256"),
+def _files_from_json(data: object, base: str, where: str) -> list[File]:
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, list):
+        raise IndexFailure(f"{where}: not a PEP 691 project page (no list of files)")
+    found = []
+    for item in files:
+        if not (
+            isinstance(item, dict)
+            and isinstance(item.get("filename"), str)
+            and isinstance(item.get("url"), str)
+        ):
+            raise IndexFailure(f"{where}: not a PEP 691 project page (a file without a name)")
+        hashes = item.get("hashes") if isinstance(item.get("hashes"), dict) else {}
+        yanked = item.get("yanked", False)
+        found.append(
+            File(
+                filename=item["filename"],
+                url=urljoin(base, item["url"]),
+                requires_python=_specifier(item.get("requires-python")),
+                yanked=yanked if isinstance(yanked, str) and yanked else bool(yanked),
+                upload_time=_parse_time(item.get("upload-time")),
+                sha256=hashes.get("sha256") if isinstance(hashes.get("sha256"), str) else None,
+            )
         )
-        for item in data.get("files", [])
-    ]
+    return found
 
 
 class _Anchors(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.anchors: list[dict[str, str | None]] = []
+        self.forms = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "a":
             self.anchors.append(dict(attrs))
+        elif tag in ("form", "input"):
+            self.forms += 1
 
 
-def _files_from_html(text: str, base: str) -> list[File]:
+def _files_from_html(text: str, base: str, where: str) -> list[File]:
+    if not text.strip():
+        raise IndexFailure(f"{where}: the index answered an empty page")
     parser = _Anchors()
     parser.feed(text)
+    if parser.forms and not parser.anchors:
+        raise IndexFailure(
+            f"{where}: the index answered an HTML form, not a project page "
+            "(a login page? check the index URL and its credentials)"
+        )
     files = []
     for attrs in parser.anchors:
         href = attrs.get("href") or ""

@@ -3,27 +3,27 @@
 An open issue with the same title is never filed twice: it gets a comment when
 the new body differs from its last body or comment, and is left alone
 otherwise. At most ``max_new`` issues are created per run; the rest are named.
-Bodies quote outside text (release notes, test messages) with ``@mentions``
-and HTML neutralised, so nobody is pinged and nothing renders unexpectedly.
+Every piece of outside text (release notes, test names, messages, logs) goes into
+the body through ``compat.markdown`` — inside code spans or fences it cannot close —
+so nothing in it renders, links, pings anyone or references another issue.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from compat.errors import CompatError
 from compat.github import GitHub
-from compat.results import INCOMPATIBLE as FAILING
-from compat.results import load_all
+from compat.markdown import code, fence
+from compat.results import Result, Status, load_all
 
 EXCERPT_CHARS = 2000
 EXCERPT_LINES = 40
-_MENTION = re.compile(r"@(?=[A-Za-z0-9])")
 
 
 class IssueError(CompatError):
@@ -48,35 +48,18 @@ class Outcome:
         return {"action": self.action, "title": self.title, "number": self.number, "url": self.url}
 
 
-# -- text --------------------------------------------------------------------------------------
-
-
-def neutralise(text: str) -> str:
-    """No pings, no HTML: ``@user`` gets a zero-width space, ``<`` becomes ``&lt;``."""
-    return _MENTION.sub("@\u200b", text.replace("<", "&lt;"))
-
-
-def quote(text: str, *, chars: int = EXCERPT_CHARS, lines: int = EXCERPT_LINES) -> str:
-    """``text`` as a Markdown quote, neutralised and capped; says when it was cut."""
+def excerpt(text: str, *, chars: int = EXCERPT_CHARS, lines: int = EXCERPT_LINES) -> str:
+    """The start of ``text`` in a fence, capped; says when it was cut."""
     kept = text.strip().replace("\r\n", "\n").split("\n")
     cut = len(kept) > lines
-    kept = kept[:lines]
     out, size = [], 0
-    for line in kept:
+    for line in kept[:lines]:
         if size + len(line) > chars:
             cut = True
             break
         out.append(line)
         size += len(line) + 1
-    quoted = "\n".join(f"> {neutralise(line)}".rstrip() for line in out)
-    return quoted + ("\n>\n> […]" if cut else "")
-
-
-def code_block(text: str, language: str = "") -> str:
-    """A fenced block that ``text`` cannot break out of (nothing renders inside it)."""
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{language}\n{text.rstrip()}\n{fence}"
+    return fence("\n".join(out) + ("\n[…]" if cut else ""), "text")
 
 
 # -- release alerts ------------------------------------------------------------------------------
@@ -94,18 +77,18 @@ def release_alert(check, release) -> Draft:
         f"Breaking-change score: **{release.level}**",
         "",
         "Reasons:",
-        *[f"- {neutralise(reason)}" for reason in release.score.reasons],
+        *[f"- {code(reason)}" for reason in release.score.reasons],
         "",
     ]
     if release.url:
-        parts += [f"Release notes: {release.url}", ""]
-    excerpt = "\n".join(release.score.lines) or (release.notes or "")
-    if excerpt.strip():
-        parts += ["Relevant excerpt of the release notes:", "", quote(excerpt), ""]
+        parts += [f"Release notes: {code(release.url)}", ""]
+    notes = "\n".join(release.score.lines) or (release.notes or "")
+    if notes.strip():
+        parts += ["Relevant excerpt of the release notes:", "", excerpt(notes), ""]
     parts += [
         "### Test it locally",
         "",
-        code_block(
+        fence(
             f"nox -s compat-{integ.name}-latest        # the latest release the matrix tests\n"
             f'uv pip install "{integ.package}=={version}"   # or this exact version, in any venv',
             "bash",
@@ -137,17 +120,16 @@ def release_alerts(report, level: str = "medium") -> list[Draft]:
 # -- compatibility failures from results ---------------------------------------------------------
 
 
-def load_results(results_dir: Path) -> list[dict]:
-    """The stored results (``compat.results.load_all``: newest per session, sub-folders too)."""
-    results = list(load_all(Path(results_dir)).values())
-    return [r for r in results if all(k in r for k in ("integration", "label", "status"))]
-
-
-def priority(label: str, status: str) -> str | None:
-    """P0: ``latest`` fails (blocks users); P1: an older version fails; P2: deprecations."""
-    if status in FAILING:
-        return "P2" if label == "pre" else ("P0" if label == "latest" else "P1")
-    return "P2" if status == "deprecated" else None
+def priority(result: Result) -> str | None:
+    """P0: ``latest`` fails (blocks users); P1: an older supported version fails; P2: your code
+    calls deprecated APIs. Nothing for cells beyond the declared range or not judged."""
+    if not result.in_declared_range or not result.status.judged:
+        return None
+    if result.status.incompatible:
+        return "P2" if result.label == "pre" else ("P0" if result.label == "latest" else "P1")
+    if result.status is Status.DEPRECATED and result.usage_deprecations:
+        return "P2"
+    return None
 
 
 @dataclass
@@ -156,17 +138,16 @@ class _Group:
     label: str
     version: str
     status: str
-    results: list[dict] = field(default_factory=list)
+    results: list[Result] = field(default_factory=list)
 
 
-def compat_failures(results: Iterable[dict]) -> list[Draft]:
+def compat_failures(results: Iterable[Result]) -> list[Draft]:
     """One issue per integration/label/version/status that fails or deprecates (all Pythons)."""
     groups: dict[tuple[str, str, str, str], _Group] = {}
     for r in results:
-        if priority(r["label"], r["status"]) is None:
+        if r.is_bisect or priority(r) is None:
             continue
-        version = str(r.get("requested") or r.get("installed") or "?")
-        key = (r["integration"], r["label"], version, r["status"])
+        key = (r.integration, r.label, r.requested, r.status.value)
         groups.setdefault(key, _Group(*key)).results.append(r)
     order = {"P0": 0, "P1": 1, "P2": 2}
     drafts = [_failure_draft(g) for g in groups.values()]
@@ -174,65 +155,59 @@ def compat_failures(results: Iterable[dict]) -> list[Draft]:
 
 
 def _failure_draft(group: _Group) -> Draft:
-    prio = priority(group.label, group.status) or "P2"
-    results = sorted(group.results, key=lambda r: str(r.get("python", "")))
+    results = sorted(group.results, key=lambda r: r.python)
     first = results[0]
-    package = first.get("package", group.integration)
-    pythons = ", ".join(str(r.get("python", "?")) for r in results)
+    prio = priority(first) or "P2"
+    pythons = ", ".join(r.python for r in results)
     why = {
         "P0": "the `latest` release fails: this blocks users",
         "P1": "an older supported version fails (a workaround exists: upgrade)",
         "P2": "minor impact",
     }[prio]
     parts = [
-        f"**{package} {group.version}** (`{group.label}`) is **{group.status}** on Python {pythons}.",
+        f"**{first.package} {group.version}** (`{group.label}`) is **{group.status}** on "
+        f"Python {pythons}.",
         "",
         f"Priority **{prio}**: {why}.",
         "",
     ]
     for r in results:
-        tests = r.get("tests") or {}
         counts = ", ".join(
-            f"{tests[k]} {k}" for k in ("passed", "failed", "errors", "skipped") if k in tests
+            f"{r.tests[k]} {k}" for k in ("passed", "failed", "errors", "skipped") if k in r.tests
         )
-        installed = r.get("installed")
-        parts.append(
-            f"- `{r.get('session', '?')}`: {r['status']}"
-            + (f" ({counts})" if counts else "")
-            + (f"; installed {installed}" if installed and installed != group.version else "")
+        installed = (
+            f"; installed {r.installed}" if r.installed and r.installed != group.version else ""
         )
-    failures = _unique(
-        (f.get("test", "?"), f.get("message", "")) for r in results for f in r.get("failures") or []
-    )
+        parts.append(f"- `{r.session}`: {r.status} ({counts}){installed}")
+    if first.message:
+        parts += ["", f"Message: {code(first.message, 1000)}"]
+    failures = _unique((f.test, f.message) for r in results for f in r.failures)
     if failures:
         parts += ["", "### Failing tests", ""]
         for test, message in failures[:20]:
-            parts.append(f"- `{test.replace('`', '')}`")
+            parts.append(f"- {code(test)}")
             if message:
                 parts.append(
-                    quote(message, chars=600, lines=8).replace("\n", "\n  ").join(["  ", ""])
+                    excerpt(message, chars=600, lines=8).replace("\n", "\n  ").join(["  ", ""])
                 )
         if len(failures) > 20:
             parts.append(f"- … and {len(failures) - 20} more")
     deprecations = _unique(
-        (d.get("category", "Warning"), d.get("message", ""), d.get("source", ""))
-        for r in results
-        for d in r.get("deprecations") or []
+        (d.category, d.message, d.source) for r in results for d in r.usage_deprecations
     )
     if deprecations:
-        parts += ["", "### Deprecation warnings", ""]
+        parts += ["", "### Deprecated APIs your code calls", ""]
         for category, message, source in deprecations[:20]:
-            where = f" ({neutralise(source)})" if source else ""
-            parts.append(f"- {category}{where}: {neutralise(message)[:300]}")
-    tail = first.get("log_tail")
-    if tail and (group.status in ("install-failed", "timeout", "wrong-version") or not failures):
-        lines = str(tail).rstrip().split("\n")[-40:]
-        parts += ["", "### Log tail", "", code_block("\n".join(lines))]
+            parts.append(f"- {code(category)} at {code(source)}: {code(message)}")
+    if first.log_tail and (
+        group.status in ("install-failed", "timeout", "wrong-version") or not failures
+    ):
+        parts += ["", "### Log tail", "", fence(first.log_tail)]
     parts += [
         "",
         "### Reproduce",
         "",
-        code_block(f"nox -s compat-{group.integration}-{group.label}", "bash"),
+        fence(f"nox -s compat-{group.integration}-{group.label}", "bash"),
     ]
     return Draft(
         title=f"[Compat] {group.integration} {group.label} {group.version} {group.status}",
@@ -340,9 +315,12 @@ def run(args) -> int:
         raise IssueError(f"--max: expected zero or more, got {args.max}")
     if args.results_dir:
         results_dir = Path(args.results_dir)
+        if not results_dir.is_dir():
+            raise IssueError(f"--results-dir {results_dir}: no such folder")
     else:
         results_dir = matrix_mod.load(args.config).results_dir
-    drafts = compat_failures(load_results(results_dir))
+    loaded = load_all(results_dir)
+    drafts = compat_failures(loaded.results.values())
     repo = args.repo or os.environ.get("GITHUB_REPOSITORY")
     github = GitHub() if repo else None
     outcomes = file_issues(github, repo, drafts, max_new=args.max, dry_run=args.dry_run)
@@ -351,4 +329,8 @@ def run(args) -> int:
     else:
         print(f"{len(drafts)} issue(s) from the results in {results_dir}:")
         print(format_outcomes(outcomes, args.max))
+    for problem in loaded.problems:
+        print(f"compat: skipped {problem}", file=sys.stderr)
+    if loaded.problems:
+        return 2
     return 1 if any(d.labels[-1] in ("P0", "P1") for d in drafts) else 0

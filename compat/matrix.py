@@ -1,25 +1,28 @@
 """Read and validate the compatibility matrix (compat.toml or ``[tool.compat]``).
 
-Every error names the file, the line, the key and what was expected.
+Every error names the file, the line, the key and what was expected; paths the matrix names
+must exist. The declared range of each upstream comes from pyproject.toml (``compat.declared``).
 """
 
 from __future__ import annotations
 
 import difflib
-import os
+import math
 import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from compat.declared import DeclaredRange, declared_range
 from compat.errors import CompatError
+from compat.uvconfig import PUBLIC_INDEX, IndexSetting, find_index
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -27,8 +30,11 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+MAX_NAME = 50  # integration names become session and file names
 PYTHON_RE = re.compile(r"^3\.\d+$")
-PUBLIC_INDEX = "https://pypi.org/simple"
+DEPRECATION_MODES = ("usage", "all")
+
+__all__ = ["PUBLIC_INDEX", "ConfigError", "Integration", "Matrix", "Policy", "Settings", "load"]
 
 
 class ConfigError(CompatError):
@@ -49,10 +55,20 @@ class Settings:
     install_project: bool = True
     results_dir: str = ".compat/results"
     docs: str = "docs/compatibility-matrix.md"
-    index_url: str = PUBLIC_INDEX
+    index: IndexSetting = field(
+        default_factory=lambda: IndexSetting(PUBLIC_INDEX, "default", False)
+    )
     prereleases: bool = False
     timeout: float = 900.0
     policy: Policy = field(default_factory=Policy)
+    pass_env: tuple[str, ...] = ()
+    deprecations: str = "usage"  # "usage": only warnings about APIs you call; "all"
+    notices: str | None = None  # path of the generated runtime-notices module
+    notices_category: str = "UserWarning"
+
+    @property
+    def index_url(self) -> str:
+        return self.index.url
 
 
 @dataclass(frozen=True)
@@ -69,9 +85,10 @@ class Integration:
     deps: tuple[tuple[SpecifierSet, tuple[str, ...]], ...] = ()
     repo: str | None = None
     file: str | None = None
+    declared: DeclaredRange = field(default_factory=lambda: DeclaredRange(""))
 
     def requirements(self, version: str) -> list[str]:
-        """What a cell of this integration at ``version`` installs (besides the project)."""
+        """The integration's own requirements at ``version``: the pin, ``with`` and ``deps``."""
         reqs = [f"{self.package}=={version}", *self.with_]
         for spec, extra in self.deps:
             if spec.contains(version, prereleases=True):
@@ -85,6 +102,7 @@ class Matrix:
     source: Path
     settings: Settings
     integrations: tuple[Integration, ...]
+    notes: tuple[str, ...] = ()  # things worth saying once (which file was used, …)
 
     def integration(self, name: str) -> Integration:
         for integ in self.integrations:
@@ -102,6 +120,11 @@ class Matrix:
     @property
     def docs_path(self) -> Path:
         return self.root / self.settings.docs
+
+    @property
+    def state_dir(self) -> Path:
+        """``.compat/``: virtualenvs, locks and results of this project (ignored by git)."""
+        return self.root / ".compat"
 
 
 def find_config(start: Path | None = None) -> Path:
@@ -126,16 +149,32 @@ def load(path: str | Path | None = None) -> Matrix:
         raise ConfigError(f"{source}: no such file")
     data = read_toml(source)
     prefix: tuple[str, ...] = ()
+    notes = []
+    pyproject = source.parent / "pyproject.toml"
     if source.name == "pyproject.toml":
         if "compat" not in data.get("tool", {}):
             raise ConfigError(f"{source}: no [tool.compat] table")
         data, prefix = data["tool"]["compat"], ("tool", "compat")
-    return _Loader(source, prefix).matrix(data)
+    elif pyproject.is_file() and "compat" in read_toml(pyproject).get("tool", {}):
+        notes.append(
+            f"using {source.name}; the [tool.compat] table in pyproject.toml is ignored "
+            "(keep one of the two)"
+        )
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a table of settings and integrations")
+    matrix = _Loader(source, prefix).matrix(data)
+    return Matrix(matrix.root, matrix.source, matrix.settings, matrix.integrations, tuple(notes))
 
 
 def read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
 
@@ -169,13 +208,33 @@ def _split_key(key: str) -> list[str]:
     return [part.strip().strip("\"'") for part in re.findall(r'"[^"]*"|\'[^\']*\'|[^.]+', key)]
 
 
+_TYPE_NAMES = {
+    str: "a string", int: "an integer", float: "a number", bool: "true or false",
+    list: "a list", dict: "a table",
+}  # fmt: skip
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    for kind, name in _TYPE_NAMES.items():
+        if isinstance(value, kind):
+            return f"{value!r} ({name})"[:120]
+    return repr(value)[:120]
+
+
 @dataclass
-class _Loader:
+class _Reader:
+    """Typed access to the TOML tables; every error carries the file and line."""
+
     source: Path
     prefix: tuple[str, ...]
 
     def __post_init__(self) -> None:
         self.text = self.source.read_text(encoding="utf-8")
+
+    def where(self, keys: tuple[str, ...]) -> str:
+        return f"{self.source.name}:{locate(self.text, self.prefix + keys)}"
 
     def error(self, keys: tuple[str, ...], message: str) -> ConfigError:
         full = self.prefix + keys
@@ -210,15 +269,25 @@ class _Loader:
                 check((*at, key), item)
         return tuple(value)
 
-    def check_requirement(self, at: tuple[str, ...], item: str) -> None:
+    def requirement(self, at: tuple[str, ...], item: str) -> None:
         try:
             Requirement(item)
         except InvalidRequirement as exc:
             raise self.error(at, f"invalid requirement {item!r}: {exc}") from None
 
-    def check_python(self, at: tuple[str, ...], item: str) -> None:
+    def python(self, at: tuple[str, ...], item: str) -> None:
         if not PYTHON_RE.match(item):
             raise self.error(at, f"expected a Python version like '3.12', got {item!r}")
+
+    def path(self, root: Path):
+        """A check that each test path exists (``path::node`` allowed)."""
+
+        def check(at: tuple[str, ...], item: str) -> None:
+            target = item.split("::", 1)[0]
+            if not (root / target).exists():
+                raise self.error(at, f"{target} does not exist (in {root})")
+
+        return check
 
     def specifier(self, at: tuple[str, ...], text: str) -> SpecifierSet:
         try:
@@ -228,209 +297,188 @@ class _Loader:
                 at, f"invalid version specifier {text!r} (e.g. '>=1.2,!=1.3.0')"
             ) from None
 
-    def matrix(self, data: dict[str, Any]) -> Matrix:
-        self.check_keys(data, ["settings", "integrations"], ())
-        settings = self.settings(self.get(data, (), "settings", dict, {}))
-        integrations = self.get(data, (), "integrations", dict, {})
-        if not integrations:
-            raise self.error(
-                ("integrations",),
-                "the matrix is empty: declare at least one [integrations.NAME] table "
-                "with a `package`",
-            )
-        pyproject = _Pyproject.read(self.source.parent / "pyproject.toml")
-        items = tuple(
-            self.integration(name, table, settings, pyproject)
-            for name, table in integrations.items()
-        )
-        return Matrix(self.source.parent, self.source, settings, items)
-
-    def settings(self, table: dict[str, Any]) -> Settings:
-        at = ("settings",)
-        self.check_keys(table, _SETTINGS_KEYS, at)
-        policy_table = self.get(table, at, "policy", dict, {})
-        self.check_keys(policy_table, ["majors", "minors"], (*at, "policy"))
-        policy = Policy(
-            **{
-                key: self.positive(policy_table, (*at, "policy"), key)
-                for key in ("majors", "minors")
-                if key in policy_table
-            }
-        )
-        timeout = self.get(table, at, "timeout", (int, float), 900)
-        if timeout <= 0:
-            raise self.error((*at, "timeout"), f"expected a positive number, got {timeout}")
-        current = f"{sys.version_info.major}.{sys.version_info.minor}"
-        return Settings(
-            python=self.strings(table, at, "python", (current,), self.check_python),
-            tests=self.strings(table, at, "tests", Settings.tests),
-            test_requires=self.strings(
-                table, at, "test-requires", Settings.test_requires, self.check_requirement
-            ),
-            install_project=self.get(table, at, "install-project", bool, True),
-            results_dir=self.get(table, at, "results-dir", str, Settings.results_dir),
-            docs=self.get(table, at, "docs", str, Settings.docs),
-            index_url=(self.get(table, at, "index-url", str, None) or default_index_url()).rstrip(
-                "/"
-            ),
-            prereleases=self.get(table, at, "prereleases", bool, False),
-            timeout=float(timeout),
-            policy=policy,
-        )
-
     def positive(self, table: dict, at: tuple[str, ...], key: str) -> int:
         value = self.get(table, at, key, int)
         if value < 1:
             raise self.error((*at, key), f"expected a positive integer, got {value}")
         return value
 
-    def integration(
-        self, name: str, table: Any, settings: Settings, pyproject: _Pyproject
-    ) -> Integration:
-        at = ("integrations", name)
-        if not isinstance(table, dict):
-            raise self.error(at, f"expected a table [integrations.{name}], got {_describe(table)}")
-        if not NAME_RE.match(name):
-            raise self.error(
-                at,
-                "integration names must be lowercase identifiers matching "
-                "[a-z0-9][a-z0-9_-]* (they become nox session names)",
+
+@dataclass
+class _Loader:
+    """The schema: [settings], [settings.policy], [integrations.NAME]."""
+
+    source: Path
+    prefix: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        self.read = _Reader(self.source, self.prefix)
+        self.root = self.source.parent
+
+    def matrix(self, data: dict[str, Any]) -> Matrix:
+        read = self.read
+        read.check_keys(data, ["settings", "integrations"], ())
+        settings = self.settings(read.get(data, (), "settings", dict, {}))
+        integrations = read.get(data, (), "integrations", dict, {})
+        if not integrations:
+            raise read.error(
+                ("integrations",),
+                "the matrix is empty: declare at least one [integrations.NAME] table "
+                "with a `package`",
             )
-        self.check_keys(table, _INTEGRATION_KEYS, at)
-        package = self.get(table, at, "package", str)
+        pyproject_path = self.root / "pyproject.toml"
+        pyproject = read_toml(pyproject_path) if pyproject_path.is_file() else {}
+        lines = pyproject_path.read_text(encoding="utf-8").splitlines() if pyproject else []
+        items = tuple(
+            self.integration(name, table, settings, pyproject, lines)
+            for name, table in integrations.items()
+        )
+        return Matrix(self.root, self.source, settings, items)
+
+    def settings(self, table: dict[str, Any]) -> Settings:
+        read, at = self.read, ("settings",)
+        read.check_keys(table, _SETTINGS_KEYS, at)
+        policy_table = read.get(table, at, "policy", dict, {})
+        read.check_keys(policy_table, ["majors", "minors"], (*at, "policy"))
+        policy = Policy(
+            **{
+                key: read.positive(policy_table, (*at, "policy"), key)
+                for key in ("majors", "minors")
+                if key in policy_table
+            }
+        )
+        timeout = read.get(table, at, "timeout", (int, float), 900)
+        if not math.isfinite(timeout) or timeout <= 0:
+            raise read.error(
+                (*at, "timeout"), f"expected a positive number of seconds, got {timeout}"
+            )
+        index_url = read.get(table, at, "index-url", str, None)
+        if index_url is not None and not _is_url(index_url):
+            raise read.error(
+                (*at, "index-url"),
+                f"expected an http(s) or file URL such as 'https://pypi.org/simple', got {index_url!r}",
+            )
+        deprecations = read.get(table, at, "deprecations", str, "usage")
+        if deprecations not in DEPRECATION_MODES:
+            raise read.error(
+                (*at, "deprecations"),
+                f"expected 'usage' (warnings about APIs your code calls) or 'all', got {deprecations!r}",
+            )
+        current = f"{sys.version_info.major}.{sys.version_info.minor}"
+        where = read.where((*at, "index-url"))
+        return Settings(
+            python=read.strings(table, at, "python", (current,), read.python),
+            tests=read.strings(table, at, "tests", Settings.tests, read.path(self.root)),
+            test_requires=read.strings(
+                table, at, "test-requires", Settings.test_requires, read.requirement
+            ),
+            install_project=read.get(table, at, "install-project", bool, True),
+            results_dir=read.get(table, at, "results-dir", str, Settings.results_dir),
+            docs=read.get(table, at, "docs", str, Settings.docs),
+            index=find_index(self.root, index_url, where),
+            prereleases=read.get(table, at, "prereleases", bool, False),
+            timeout=float(timeout),
+            policy=policy,
+            pass_env=read.strings(table, at, "pass-env", ()),
+            deprecations=deprecations,
+            notices=read.get(table, at, "notices", str, None),
+            notices_category=read.get(table, at, "notices-category", str, "UserWarning"),
+        )
+
+    def integration(
+        self, name: str, table: Any, settings: Settings, pyproject: dict, lines: list[str]
+    ) -> Integration:
+        read, at = self.read, ("integrations", name)
+        if not isinstance(table, dict):
+            raise read.error(at, f"expected a table [integrations.{name}], got {_describe(table)}")
+        if not NAME_RE.match(name) or len(name) > MAX_NAME:
+            raise read.error(
+                at,
+                f"integration names must be lowercase identifiers matching [a-z0-9][a-z0-9_-]* "
+                f"of at most {MAX_NAME} characters (they become nox session and file names)",
+            )
+        read.check_keys(table, _INTEGRATION_KEYS, at)
+        package = read.get(table, at, "package", str)
         if not package:
-            raise self.error(
+            raise read.error(
                 (*at, "package"),
                 'missing: the distribution name on the index, e.g. package = "crewai"',
             )
-        if not re.match(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$", package):
-            raise self.error(
+        if not re.match(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,98}[A-Za-z0-9])?$", package):
+            raise read.error(
                 (*at, "package"),
                 f"expected a distribution name, got {package!r} (put extras and other "
                 "packages in `with`)",
             )
+        pythons = read.strings(table, at, "python", settings.python, read.python)
+        declared = declared_range(package, pyproject, lines, "pyproject.toml")
         if "min" in table:
-            minimum = self.get(table, at, "min", str)
+            minimum = read.get(table, at, "min", str)
             try:
                 Version(minimum)
             except InvalidVersion:
-                raise self.error((*at, "min"), f"not a valid version: {minimum!r}") from None
-            min_source = f"{self.source.name}:{locate(self.text, self.prefix + (*at, 'min'))}"
+                raise read.error((*at, "min"), f"not a valid version: {minimum!r}") from None
+            min_source = read.where((*at, "min"))
         else:
-            found = pyproject.lower_bound(package)
+            found = declared.floor(pythons)
             if found is None:
-                raise self.error(
+                raise read.error(
                     at,
                     f"no minimum version for {package!r}: declare a lower bound such as "
-                    f"'{package}>=X.Y' in pyproject.toml [project] dependencies or "
-                    "optional-dependencies, or set `min` here",
+                    f"'{package}>=X.Y' in pyproject.toml [project] dependencies, "
+                    "optional-dependencies or dependency-groups, or set `min` here",
                 )
             minimum, min_source = found
-        versions = self.get(table, at, "versions", str)
+        versions = read.get(table, at, "versions", str)
         deps: list[tuple[SpecifierSet, tuple[str, ...]]] = []
-        for spec, reqs in self.get(table, at, "deps", dict, {}).items():
+        for spec, reqs in read.get(table, at, "deps", dict, {}).items():
             where = (*at, "deps")
             if not isinstance(reqs, list) or not all(isinstance(r, str) for r in reqs):
-                raise self.error(where, f"expected a list of requirements for {spec!r}")
+                raise read.error(where, f"expected a list of requirements for {spec!r}")
             for req in reqs:
-                self.check_requirement(where, req)
-            deps.append((self.specifier(where, spec), tuple(reqs)))
-        repo = self.get(table, at, "repo", str)
+                read.requirement(where, req)
+            deps.append((read.specifier(where, spec), tuple(reqs)))
+        repo = read.get(table, at, "repo", str)
         if repo is not None and not re.match(r"^[\w.-]+/[\w.-]+$", repo):
-            raise self.error((*at, "repo"), f"expected a GitHub 'owner/name', got {repo!r}")
+            raise read.error((*at, "repo"), f"expected a GitHub 'owner/name', got {repo!r}")
+        tests = read.strings(table, at, "tests", settings.tests, read.path(self.root))
+        missing = [t for t in tests if not (self.root / t.split("::", 1)[0]).exists()]
+        if missing:  # the default of settings.tests, never checked above
+            raise read.error(
+                at,
+                f"no tests: {missing[0]} (the default of settings.tests) does not exist in "
+                f"{self.root}; set `tests` in [settings] or here",
+            )
+        file = read.get(table, at, "file", str)
+        if file is not None and not (self.root / file).is_file():
+            raise read.error((*at, "file"), f"{file} does not exist (in {self.root})")
         return Integration(
             name=name,
             package=package,
             min=minimum,
             min_source=min_source,
-            python=self.strings(table, at, "python", settings.python, self.check_python),
-            select=self.get(table, at, "select", str, name),
-            tests=self.strings(table, at, "tests", settings.tests),
-            versions=self.specifier((*at, "versions"), versions) if versions else None,
-            with_=self.strings(table, at, "with", (), self.check_requirement),
+            python=pythons,
+            select=read.get(table, at, "select", str, name),
+            tests=tests,
+            versions=read.specifier((*at, "versions"), versions) if versions else None,
+            with_=read.strings(table, at, "with", (), read.requirement),
             deps=tuple(deps),
             repo=repo,
-            file=self.get(table, at, "file", str),
+            file=file,
+            declared=declared,
         )
+
+
+def _is_url(text: str) -> bool:
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https", "file") and bool(parts.netloc or parts.path)
 
 
 _SETTINGS_KEYS = [
     "python", "tests", "test-requires", "install-project", "results-dir", "docs",
-    "index-url", "prereleases", "timeout", "policy",
+    "index-url", "prereleases", "timeout", "policy", "pass-env", "deprecations",
+    "notices", "notices-category",
 ]  # fmt: skip
 _INTEGRATION_KEYS = [
     "package", "min", "versions", "python", "select", "tests", "with", "deps", "repo", "file",
 ]  # fmt: skip
-_TYPE_NAMES = {
-    str: "a string", int: "an integer", float: "a number", bool: "true or false",
-    list: "a list", dict: "a table",
-}  # fmt: skip
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"{str(value).lower()} (a boolean)"
-    for kind, name in _TYPE_NAMES.items():
-        if isinstance(value, kind):
-            return f"{value!r} ({name})"
-    return repr(value)
-
-
-def default_index_url() -> str:
-    """The index uv would use: UV_DEFAULT_INDEX, UV_INDEX_URL, PIP_INDEX_URL, else PyPI."""
-    for var in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"):
-        if os.environ.get(var):
-            return os.environ[var].rstrip("/")
-    return PUBLIC_INDEX
-
-
-@dataclass
-class _Pyproject:
-    """The lower bounds a project's pyproject.toml declares for its dependencies."""
-
-    path: Path
-    text: str
-    data: dict[str, Any]
-
-    @classmethod
-    def read(cls, path: Path) -> _Pyproject:
-        if not path.is_file():
-            return cls(path, "", {})
-        return cls(path, path.read_text(encoding="utf-8"), read_toml(path))
-
-    def lower_bound(self, package: str) -> tuple[str, str] | None:
-        """(version, "pyproject.toml:LINE") of the first lower bound found for ``package``."""
-        project = self.data.get("project", {})
-        groups = [(("project", "dependencies"), project.get("dependencies", []))]
-        for extra, reqs in project.get("optional-dependencies", {}).items():
-            groups.append((("project", "optional-dependencies", extra), reqs))
-        wanted = canonicalize_name(Requirement(package).name)
-        for keys, reqs in groups:
-            for text in reqs:
-                version = _lower_bound(text, wanted)
-                if version:
-                    return version, f"{self.path.name}:{self._line(keys, text)}"
-        return None
-
-    def _line(self, keys: tuple[str, ...], requirement: str) -> int:
-        start = locate(self.text, keys)
-        lines = self.text.splitlines()
-        for number in range(start, len(lines) + 1):
-            if requirement in lines[number - 1]:
-                return number
-        return start
-
-
-def _lower_bound(text: str, wanted: str) -> str | None:
-    try:
-        req = Requirement(text)
-    except InvalidRequirement:
-        return None
-    if canonicalize_name(req.name) != wanted:
-        return None
-    bounds = [
-        Version(s.version)
-        for s in req.specifier
-        if s.operator in (">=", "~=", "==") and "*" not in s.version
-    ]
-    return str(max(bounds)) if bounds else None

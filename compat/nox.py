@@ -1,95 +1,165 @@
 """The noxfile hook: ``import compat.nox; compat.nox.register()``.
 
-Registers one session per cell label (``compat-<integration>-<label>``, with
-nox's ``-<python>`` suffix per interpreter, uv-built virtualenvs, tags
-``compat``, the integration and the label), plus ``matrix`` (parallel sweep,
-then docs), ``docs`` (re-render from stored results), ``bisect`` and ``upstream``.
+Registers one session per cell (``compat-<integration>-<label>-<python>``, tags ``compat``,
+the integration and the label) and one per label running all its Pythons
+(``compat-<integration>-<label>``), plus ``matrix`` (parallel sweep, then docs), ``docs``
+(re-render from stored results), ``bisect`` and ``upstream``. Cell sessions build their
+environment themselves (the cell's one virtualenv under ``.compat/venvs``, shared with
+``compat run`` and the sweep), so nox creates none for them and a missing interpreter is
+an ``error`` verdict with its fix, as everywhere else.
+
+Registration never needs the network: with the index out of reach and no cached pages, the
+cells come from the committed docs JSON, and say so; without those, only the other sessions.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
 import nox
 
-from compat import cli
-from compat.errors import CompatError
+from compat import cli, procs
+from compat.errors import CompatError, Interrupted
+from compat.index import IndexFailure
 from compat.matrix import Matrix, load
 from compat.plan import Cell, Plan
-from compat.results import INCOMPATIBLE, save, summary
+from compat.report import load_known, write_docs
+from compat.results import Status, save
 from compat.runner import run_cell
+from compat.text import safe
+
+RERUN = "--rerun"
 
 
-def register(config: str | Path | None = None) -> Plan:
-    """Plan the matrix at ``config`` (default: found from the noxfile's folder) and register sessions."""
-    logging.getLogger("urllib3").setLevel(logging.WARNING)  # nox logs at debug level
+def register(config: str | Path | None = None) -> Plan | None:
+    """Plan the matrix at ``config`` (default: found from the cwd) and register sessions."""
     try:
         matrix = load(config)
-        plan = cli.make_plan_for(matrix)
     except CompatError as exc:
-        print(f"compat: error: {exc}", file=sys.stderr)
+        print(safe(f"compat: error: {exc}"), file=sys.stderr)
         raise SystemExit(2) from None
-    for name, cells in plan.sessions().items():
-        _register_cell_session(name, cells, matrix)
-    _register_tools(plan)
+    for note in matrix.notes:
+        print(f"compat: {note}", file=sys.stderr)
+    try:
+        plan: Plan | None = cli.make_plan_for(matrix)
+        cells = plan.cells
+    except IndexFailure as exc:
+        plan = None
+        cells = cli.cells_from_known(matrix)
+        where = f"from {matrix.docs_path.with_suffix('.json').name}" if cells else "not registered"
+        print(safe(f"compat: {exc}; cell sessions {where}"), file=sys.stderr)
+    except CompatError as exc:
+        print(safe(f"compat: error: {exc}"), file=sys.stderr)
+        raise SystemExit(2) from None
+    grouped: dict[str, list[Cell]] = {}
+    for cell in cells:
+        grouped.setdefault(cell.name, []).append(cell)
+    for name, group in grouped.items():
+        for cell in group:
+            _register_cell(cell, matrix)
+        _register_label(name, group)
+    _register_tools(matrix, plan)
     return plan
 
 
-def _register_cell_session(name: str, cells: list[Cell], matrix: Matrix) -> None:
-    by_python = {cell.python: cell for cell in cells}
-    first = cells[0]
-
-    def session_func(session: nox.Session) -> None:
-        cell = by_python[str(session.python)]
-        result = run_cell(
-            cell,
-            matrix,
-            venv=Path(session.virtualenv.location),
-            create=False,
-            pytest_args=session.posargs,
-            echo=print,
+def _run_one(session: nox.Session, cell: Cell, matrix: Matrix) -> None:
+    rerun = RERUN in session.posargs
+    args = [a for a in session.posargs if a != RERUN]
+    previous = None if rerun else load_known(matrix).results.get(cell.session)
+    try:
+        with procs.interruptible():
+            result = run_cell(cell, matrix, previous=previous, pytest_args=args, echo=print)
+    except Interrupted as exc:
+        raise SystemExit(exc.exit_code) from None
+    path = save(result, matrix.results_dir)
+    session.log(f"result: {path}")
+    line = safe(result.summary())
+    if result.reused:
+        session.log(
+            f"unchanged since {result.run_date}: the stored verdict stands ({RERUN} runs it)"
         )
-        path = save(result, matrix.results_dir)
-        session.log(f"result: {path}")
-        if result["status"] in INCOMPATIBLE:
-            session.error(summary(result))
-        if result["status"] in ("skipped", "not-applicable"):
-            session.skip(summary(result))
-        session.log(summary(result))
+    if result.status is Status.ERROR:
+        session.error(f"not judged: {line}")
+    if result.counts_against:
+        session.error(line)
+    if result.status.incompatible:
+        session.warn(f"{line} (beyond declared support: informational)")
+    elif result.status in (Status.SKIPPED, Status.NOT_APPLICABLE):
+        session.skip(line)
+    else:
+        session.log(line)
 
-    session_func.__doc__ = f"{first.package} {first.version}: {first.why}"
+
+def _register_cell(cell: Cell, matrix: Matrix) -> None:
+    def session_func(session: nox.Session) -> None:
+        _run_one(session, cell, matrix)
+
+    session_func.__doc__ = f"{cell.package} {cell.version} on Python {cell.python}: {cell.why}"
     nox.session(
         session_func,
-        name=name,
-        python=list(by_python),
-        venv_backend="uv",
-        tags=["compat", first.integration, first.label],
+        name=cell.session,
+        venv_backend="none",
+        tags=["compat", cell.integration, cell.label],
         default=False,
     )
 
 
-def _register_tools(plan: Plan) -> None:
-    matrix = plan.matrix
+def _register_label(name: str, cells: list[Cell]) -> None:
+    def session_func(session: nox.Session) -> None:
+        session.log(f"{name}: ran on Python {', '.join(c.python for c in cells)}")
 
+    first = cells[0]
+    session_func.__doc__ = f"{first.package} {first.version}: every Python ({first.why})"
+    nox.session(
+        session_func,
+        name=name,
+        python=False,
+        requires=[c.session for c in cells],
+        default=False,
+    )
+
+
+def _register_tools(matrix: Matrix, plan: Plan | None) -> None:
     @nox.session(name="matrix", python=False, default=False)
     def matrix_session(session: nox.Session) -> None:
-        """Run every cell in parallel (-- -j N), then regenerate the docs."""
-        from compat.report import write_docs
-        from compat.results import load_all
-        from compat.sweep import run_cells
+        """Run every cell in parallel (-- -j N, --rerun), then regenerate the docs."""
+        from compat.sweep import run_cells, summary
 
+        if plan is None:
+            session.error("the index cannot be reached and no cached pages: cannot plan the cells")
         parser = argparse.ArgumentParser(prog="nox -s matrix --")
-        parser.add_argument("-j", "--jobs", type=int, default=None)
+        parser.add_argument("-j", "--jobs", type=cli.positive_int, default=None)
+        parser.add_argument(
+            RERUN, action="store_true", help="run cells whose inputs did not change"
+        )
         args = parser.parse_args(session.posargs)
-        results = run_cells(matrix, plan.cells, jobs=args.jobs)
-        write_docs(matrix, load_all(matrix.results_dir), plan)
+        try:
+            known = load_known(matrix).results
+            results = run_cells(matrix, plan.cells, jobs=args.jobs, known=known, rerun=args.rerun)
+        except Interrupted as exc:
+            raise SystemExit(exc.exit_code) from None
+        except CompatError as exc:
+            session.error(safe(str(exc)))
+        write_docs(matrix, load_known(matrix).results, plan)
         session.log(f"docs: {matrix.docs_path}")
-        bad = [r["session"] for r in results if r["status"] in INCOMPATIBLE]
-        if bad:
-            session.error(f"{len(bad)} incompatible cell(s): {', '.join(bad)}")
+        session.log(summary(results))
+        bad = [r.session for r in results if r.counts_against]
+        errors = [r.session for r in results if r.status is Status.ERROR]
+        if bad or errors:
+            session.error(
+                "; ".join(
+                    part
+                    for part in (
+                        f"{len(bad)} incompatible cell(s): {', '.join(bad)}" if bad else "",
+                        f"{len(errors)} cell(s) could not be judged: {', '.join(errors)}"
+                        if errors
+                        else "",
+                    )
+                    if part
+                )
+            )
 
     @nox.session(name="docs", python=False, default=False)
     def docs_session(session: nox.Session) -> None:

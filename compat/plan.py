@@ -23,6 +23,8 @@ class Cell:
     applicable: bool = True  # False: the release's requires-python excludes this Python
     select: str = ""
     tests: tuple[str, ...] = ()
+    in_declared_range: bool = True  # inside what pyproject.toml declares for the package
+    declared: str = ""  # that declared specifier, for this Python ("" = none declared)
 
     @property
     def name(self) -> str:
@@ -35,9 +37,10 @@ class Cell:
         return f"{self.name}-{self.python}"
 
     @property
-    def resolution(self) -> str:
-        """uv's resolution strategy: the minimum cell also takes the lowest direct deps."""
-        return "lowest-direct" if self.label == "min" else "highest"
+    def resolution(self) -> dict[str, str]:
+        """uv's resolution per requirement group: ``min`` lowers the integration's own only."""
+        lowered = "lowest-direct" if self.label == "min" else "highest"
+        return {"integration": lowered, "test-requires": "highest", "project": "highest"}
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -69,6 +72,11 @@ class Plan:
 
 def picks_for(matrix: Matrix, integ: Integration, project: Project) -> list[Pick]:
     """The labelled versions the support policy selects for one integration."""
+    declared = integ.declared
+
+    def allowed(version) -> bool:
+        return any(declared.contains(version, python) for python in integ.python)
+
     try:
         return select(
             project.releases,
@@ -76,9 +84,11 @@ def picks_for(matrix: Matrix, integ: Integration, project: Project) -> list[Pick
             policy=matrix.settings.policy,
             exclude=integ.versions,
             prereleases=matrix.settings.prereleases,
+            allowed=allowed if declared else None,
         )
     except PolicyError as exc:
-        raise PolicyError(f"{matrix.source.name}: integrations.{integ.name}: {exc}") from None
+        where = matrix.root / integ.min_source
+        raise PolicyError(f"{where}: integrations.{integ.name}: {exc}") from None
 
 
 def make_plan(matrix: Matrix, client: IndexClient) -> Plan:
@@ -103,6 +113,8 @@ def make_plan(matrix: Matrix, client: IndexClient) -> Plan:
                         applicable=release.admits(python),
                         select=integ.select,
                         tests=integ.tests,
+                        in_declared_range=integ.declared.contains(pick.version, python),
+                        declared=str(integ.declared.specifier(python)),
                     )
                 )
     return Plan(matrix, cells, projects)

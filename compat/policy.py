@@ -20,13 +20,16 @@ The rule, for the releases of one package:
   - calendar versions (first component ≥ 1900, e.g. ``2026.10.20``): years
     are not breaking changes, so the newest ``majors × minors`` ``YEAR.MINOR``
     series are taken regardless of year;
+* ``max`` is the newest candidate the declared range allows, when the range caps the
+  package below ``latest`` (``httpx<=0.23.0``): the highest supported version is always
+  tested, and ``latest`` is still tested beyond it;
 * ``pre`` is the newest prerelease when prereleases are asked for and it is
   newer than ``latest``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -74,8 +77,12 @@ def select(
     policy: Policy,
     exclude: SpecifierSet | None = None,
     prereleases: bool = False,
+    allowed: Callable[[Version], bool] | None = None,
 ) -> list[Pick]:
-    """The labelled versions to test, ordered min, series ascending, latest, pre."""
+    """The labelled versions to test, ordered min, series ascending, max, latest, pre.
+
+    ``allowed`` tells whether the declared range admits a version (None: no range).
+    """
     min_version = Version(minimum)
     known = {r.version: r for r in releases}
     if min_version not in known:
@@ -99,10 +106,16 @@ def select(
     min_why = "declared minimum" + (" (yanked on the index)" if known[min_version].yanked else "")
     picks = [Pick("min", known[min_version].version, min_why)]
 
+    capped = [v for v in finals if allowed(v)] if allowed and not allowed(latest) else []
+    highest = capped[-1] if capped and capped[-1] > min_version else None
+    middle = []
     for key, why in _series(finals, policy):
         newest = max(v for v in finals if series_key(v) == key)
-        if newest not in (min_version, latest):
-            picks.append(Pick(f"{key[0]}.{key[1]}", newest, why))
+        if newest not in (min_version, latest, highest):
+            middle.append(Pick(f"{key[0]}.{key[1]}", newest, why))
+    if highest is not None:
+        middle.append(Pick("max", highest, "newest release the declared range allows"))
+    picks += sorted(middle, key=lambda pick: pick.version)
     picks.append(Pick("latest", latest, "newest release"))
 
     pres = sorted(v for v in usable if v.is_prerelease and v > latest)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import enum
 import json
+import os
 import re
+import tempfile
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -168,6 +170,7 @@ class Result:
     fingerprint: str = ""  # the inputs of the verdict (see compat.fingerprint)
     snapshot: str = ""  # the --exclude-newer date the index was seen at
     schema: int = SCHEMA
+    reused: bool = False  # not stored: this run kept the stored verdict (inputs unchanged)
 
     @property
     def python_xy(self) -> str:
@@ -214,6 +217,7 @@ class Result:
     def to_dict(self, *, public: bool = False) -> dict[str, Any]:
         """The JSON record; ``public`` leaves out what differs between identical runs."""
         data = asdict(self)
+        data.pop("reused")
         data["status"] = self.status.value
         if public:
             for key in ("freeze", "log_tail", "duration_s", "pytest_s", "fingerprint"):
@@ -248,7 +252,9 @@ class _Reader:
     def text(self, data: dict, key: str, default: str | None = None, pattern=None) -> str:
         value = data.get(key, default)
         if not isinstance(value, str):
-            raise self.fail(key, "missing" if value is None else f"expected a string, got {value!r}"[:120])
+            raise self.fail(
+                key, "missing" if value is None else f"expected a string, got {value!r}"[:120]
+            )
         if pattern is not None and not pattern.match(value):
             raise self.fail(key, f"not a valid value: {value[:80]!r}")
         return value[:MAX_TEXT]
@@ -328,7 +334,9 @@ class _Reader:
             stale=None
             if stale is None
             else Stale(
-                self.text(stale, "message", ""), self.text(stale, "hint", ""), self.text(stale, "at", "")
+                self.text(stale, "message", ""),
+                self.text(stale, "hint", ""),
+                self.text(stale, "at", ""),
             )
             if isinstance(stale, dict)
             else _raise(self.fail("stale", "expected an object")),
@@ -396,9 +404,24 @@ def _newer(new: Result, old: Result) -> bool:
     """Newest wins; an ``error`` never replaces a judged verdict of the same version."""
     if new.started < old.started:
         return False
-    if new.status.judged or not old.status.judged or new.requested != old.requested:
-        return True
-    return False
+    return new.status.judged or not old.status.judged or new.requested != old.requested
+
+
+class StoreError(CompatError):
+    """The results cannot be written where the matrix says; nothing was run."""
+
+
+def ensure_writable(folder: Path) -> None:
+    """Fail before any cell runs when ``folder`` cannot hold results."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise StoreError(
+            f"{folder}: cannot write results there ({exc.strerror or exc}); nothing was run"
+        ) from None
 
 
 def result_path(results_dir: Path, session: str) -> Path:
@@ -478,3 +501,30 @@ def merge(sources: list[Path], results_dir: Path) -> Loaded:
                 save(result, results_dir)
                 taken.results[result.session] = result
     return taken
+
+
+def read_docs_json(path: Path) -> Loaded:
+    """The verdicts a committed docs JSON holds (``integrations.*.cells``), checked like any."""
+    known = Loaded()
+    if not path.is_file():
+        return known
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        known.problems.append(f"{path}: not readable JSON ({exc})")
+        return known
+    integrations = data.get("integrations") if isinstance(data, dict) else None
+    if not isinstance(integrations, dict):
+        known.problems.append(f"{path}: not a nox-compat docs JSON (no integrations)")
+        return known
+    for name, entry in integrations.items():
+        cells = entry.get("cells", []) if isinstance(entry, dict) else None
+        if not isinstance(cells, list):
+            known.problems.append(f"{path}: integrations.{name}.cells: expected a list")
+            continue
+        for index, cell in enumerate(cells):
+            try:
+                known.add(Result.from_dict(cell, f"{path}: integrations.{name}.cells[{index}]"))
+            except ResultError as exc:
+                known.problems.append(str(exc))
+    return known

@@ -1,223 +1,230 @@
-"""Run one cell: a uv virtualenv, the pinned install, a check of what got installed, pytest.
+"""Run one cell: interpreter, resolution, the exact environment, what got installed, pytest.
 
-The outcome is classified into exactly one status of DESIGN.md; the result is a
-plain dict (see ``compat.results``). Every subprocess runs in its own process
-group so that a cell past its timeout is killed with everything it started.
+The outcome is exactly one ``Status`` of DESIGN.md, attributed: ``error`` when the cause is
+on the project's or the machine's side (an interpreter missing, the index out of reach,
+pytest unable to start, nothing collected), with the fix in ``hint``. A cell whose inputs
+(``compat.fingerprint``) did not change since its stored deterministic verdict is not run
+again: the stored result is returned with ``reused`` set.
 """
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import json
 import os
 import re
-import shutil
-import signal
-import subprocess
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from compat import environment as envs
+from compat import fingerprint as fp
+from compat import procs
+from compat.errors import Interrupted
 from compat.matrix import Matrix
 from compat.plan import Cell
-from compat.results import SCHEMA, Result
+from compat.results import Deprecation, Failure, Result, Status
 
 PLUGIN_DIR = Path(__file__).parent / "_plugin"
-TAIL_LINES = 40
-Echo = Callable[[str], None]
+# Variables the code under test never sees (unless named in `pass-env`).
+_SECRET = re.compile(r"(?i)(token|secret|passw|credential|api_?key|access_?key|private_?key)")
+_URL_CREDENTIALS = re.compile(r"://[^/\s@]+@")
+_CONFTEST = re.compile(r"ImportError while loading conftest '([^']+)'")
+_MISSING = re.compile(r"No module named '([\w.]+)'")
+_CANNOT_IMPORT = re.compile(r"cannot import name '[^']+' from '([\w.]+)'")
 
 
-class _Timeout(Exception):
-    pass
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@functools.cache
-def uv_binary() -> str:
-    """The uv next to this interpreter (installed with nox-compat), else the one on PATH."""
-    try:
-        from uv import find_uv_bin
-
-        return find_uv_bin()
-    except (ImportError, FileNotFoundError):
-        return shutil.which("uv") or "uv"
-
-
-def venv_dir(matrix: Matrix, cell: Cell) -> Path:
-    """Where ``compat run``, the sweep and bisect build a cell's virtualenv."""
-    return matrix.root / ".compat" / "venvs" / re.sub(r"[^\w.-]", "-", cell.session)
-
-
-def venv_python(venv: Path) -> Path:
-    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-
-
-def new_result(cell: Cell) -> Result:
+def new_result(cell: Cell, snapshot: str = "") -> Result:
     """A result for ``cell`` before anything ran (status ``not-applicable``)."""
+    return Result(
+        session=cell.session,
+        integration=cell.integration,
+        label=cell.label,
+        package=cell.package,
+        requested=cell.version,
+        python=cell.python,
+        requirements=list(cell.requirements),
+        resolution=dict(cell.resolution),
+        started=now(),
+        in_declared_range=cell.in_declared_range,
+        declared=cell.declared,
+        snapshot=snapshot,
+    )
+
+
+def error_result(cell: Cell, message: str, hint: str, snapshot: str = "") -> Result:
+    result = new_result(cell, snapshot)
+    result.status, result.message, result.hint = Status.ERROR, message, hint
+    return result
+
+
+def scrubbed(env: dict[str, str], pass_env: Sequence[str]) -> dict[str, str]:
+    """``env`` without secrets: tokens, passwords, keys, URLs carrying credentials."""
     return {
-        "schema": SCHEMA,
-        "session": cell.session,
-        "integration": cell.integration,
-        "label": cell.label,
-        "package": cell.package,
-        "requested": cell.version,
-        "installed": None,
-        "python": cell.python,
-        "status": "not-applicable",
-        "tests": {"passed": 0, "failed": 0, "skipped": 0, "errors": 0},
-        "deprecations": [],
-        "failures": [],
-        "freeze": [],
-        "requirements": list(cell.requirements),
-        "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "duration_s": 0.0,
-        "log_tail": "",
+        key: value
+        for key, value in env.items()
+        if key in pass_env or not (_SECRET.search(key) or _URL_CREDENTIALS.search(value))
     }
+
+
+@contextlib.contextmanager
+def cell_lock(matrix: Matrix, venv: Path, echo: procs.Echo | None) -> Iterator[None]:
+    """One run at a time per virtualenv; a second one waits and says so."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock
+        yield
+        return
+    folder = matrix.state_dir / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{venv.name}.lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            (echo or print)(
+                f"compat: {venv.name} is in use by another nox-compat run ({holder}); waiting"
+            )
+            while True:
+                if procs.stopping():
+                    raise Interrupted(procs.stop_signal()) from None
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    time.sleep(0.2)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def run_cell(
     cell: Cell,
     matrix: Matrix,
     *,
-    venv: Path,
-    create: bool = True,
+    previous: Result | None = None,
+    snapshot: str = "",
     pytest_args: Sequence[str] = (),
-    echo: Echo | None = None,
+    echo: procs.Echo | None = None,
 ) -> Result:
-    """Build the cell's environment in ``venv``, run its tests, return the classified result."""
+    """Build the cell's environment, run its tests, return the classified result.
+
+    ``previous`` is the stored result of the cell: returned as it is (``reused``) when its
+    verdict is deterministic and its fingerprint equals this run's.
+    """
     clock = time.monotonic()
-    result = new_result(cell)
-    if cell.applicable:
-        deadline = clock + matrix.settings.timeout
-        try:
-            _run_steps(cell, matrix, venv, create, pytest_args, echo, deadline, result)
-        except _Timeout as exc:
-            result["status"] = "timeout"
-            result["message"] = f"killed after {matrix.settings.timeout:g}s (timeout) while {exc}"
-    else:
-        result["message"] = (
+    result = new_result(cell, snapshot)
+    if not cell.applicable:
+        result.message = (
             f"requires-python of {cell.package} {cell.version} excludes Python {cell.python}"
         )
-    result["duration_s"] = round(time.monotonic() - clock, 2)
+        return result
+    venv = envs.venv_dir(matrix, cell)
+    step = envs.Step(matrix, cell, clock + matrix.settings.timeout, echo)
+    try:
+        with cell_lock(matrix, venv, echo):
+            reused = _run_steps(step, venv, result, previous, pytest_args)
+            if reused is not None:
+                return reused
+    except procs.Deadline as exc:
+        result.status = Status.TIMEOUT
+        result.message = f"killed after {matrix.settings.timeout:g}s (timeout) while {exc.doing}"
+    result.duration_s = round(time.monotonic() - clock, 2)
     return result
 
 
+def _fail(result: Result, problem: envs.Problem) -> None:
+    result.status, result.message, result.hint = problem.status, problem.message, problem.hint
+    result.log_tail = procs.Output(1, problem.log).tail
+
+
 def _run_steps(
-    cell: Cell,
-    matrix: Matrix,
+    step: envs.Step,
     venv: Path,
-    create: bool,
-    pytest_args: Sequence[str],
-    echo: Echo | None,
-    deadline: float,
     result: Result,
-) -> None:
-    uv = uv_binary()
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": os.environ.get("UV_PYTHON_DOWNLOADS", "never")}
-    env.pop("VIRTUAL_ENV", None)
-    python = venv_python(venv)
-    root = matrix.root
+    previous: Result | None,
+    pytest_args: Sequence[str],
+) -> Result | None:
+    matrix, cell = step.matrix, step.cell
+    found = envs.find_python(cell.python, matrix.root)
+    if found is None:
+        _fail(result, envs.python_problem(cell.python, matrix.source.name))
+        return None
+    interpreter, full_version = found
+    pins = envs.resolve(step, interpreter, result.snapshot)
+    if isinstance(pins, envs.Problem):
+        _fail(result, pins)
+        return None
+    result.fingerprint = _fingerprint(matrix, cell, pins, full_version, result.snapshot)
+    if (
+        previous is not None
+        and previous.fingerprint == result.fingerprint
+        and previous.requested == cell.version
+        and previous.status.deterministic
+        and not pytest_args
+    ):
+        return replace(previous, reused=True)
+    for problem in (envs.prepare_venv(step, venv, interpreter), envs.sync(step, venv, pins)):
+        if problem is not None:
+            _fail(result, problem)
+            return None
 
-    if create or not python.exists():
-        code, out = _run(
-            [uv, "venv", "--clear", "--python", cell.python, str(venv)],
-            root,
-            env,
-            deadline,
-            "creating the virtualenv",
-            echo,
-        )
-        if code:
-            _fail(
-                result, "install-failed", out, f"could not create a Python {cell.python} virtualenv"
-            )
-            return
-
-    install = [
-        uv, "pip", "install", "--python", str(python),
-        "--default-index", matrix.settings.index_url,
-        "--resolution", cell.resolution,
-        "--reinstall-package", cell.package,
-        *cell.requirements, *matrix.settings.test_requires,
-    ]  # fmt: skip
-    if matrix.settings.install_project:
-        install.append(str(root))
-    code, out = _run(install, root, env, deadline, "installing", echo)
-    if code:
-        _fail(result, "install-failed", out, "the environment could not be built")
-        return
-
-    probe = (
-        "import importlib.metadata as m, json, platform, sys; "
-        "print(json.dumps([m.version(sys.argv[1]), platform.python_version()]))"
-    )
-    code, out = _run(
-        [str(python), "-c", probe, cell.package],
-        root,
-        env,
-        deadline,
-        "checking the installed version",
-    )
-    if code:
-        _fail(result, "install-failed", out, f"{cell.package} is not installed")
-        return
-    installed, result["python"] = json.loads(out.strip().splitlines()[-1])
-    result["installed"] = installed
-    _, freeze = _run(
-        [uv, "pip", "freeze", "--python", str(python)], root, env, deadline, "freezing"
-    )
-    result["freeze"] = [line for line in freeze.splitlines() if line and not line.startswith("#")]
-    if not _same_version(installed, cell.version):
-        _fail(
-            result,
-            "wrong-version",
-            "",
-            f"requested {cell.package}=={cell.version}, got {installed}",
-        )
-        return
-
-    with tempfile.TemporaryDirectory() as tmp:
-        report_path = Path(tmp) / "report.json"
-        upstream = [
-            cell.package,
-            *(Requirement(w).name for w in matrix.integration(cell.integration).with_),
-        ]
-        test_env = {
-            **env,
-            "COMPAT_REPORT": str(report_path),
-            "COMPAT_UPSTREAM": ",".join(upstream),
-            "COMPAT_CELL": cell.session,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(PLUGIN_DIR), env.get("PYTHONPATH")])),
-        }
-        command = [
-            str(python), "-m", "pytest", "-p", "compat_pytest_plugin", "-p", "no:cacheprovider",
-            *cell.tests, *(["-k", cell.select] if cell.select else []), *pytest_args,
-        ]  # fmt: skip
-        code, out = _run(command, root, test_env, deadline, "running the tests", echo)
-        report = json.loads(report_path.read_text()) if report_path.exists() else None
-    result["log_tail"] = _tail(out)
-    if report is None:
-        _fail(result, "failed", out, f"pytest did not finish (exit code {code})")
-        return
-    result.update(
-        tests=report["tests"],
-        failures=report["failures"],
-        deprecations=report["deprecations"],
-        pytest_s=report["duration_s"],
-    )
-    counts = report["tests"]
-    if counts["failed"] or counts["errors"] or code not in (0, 5):
-        result["status"] = "failed"
-    elif not counts["passed"]:
-        result["status"] = "skipped"
-        result["message"] = "no test passed: every selected test skipped, or none was selected"
+    upstream = [
+        cell.package,
+        *(Requirement(w).name for w in matrix.integration(cell.integration).with_),
+    ]
+    installed, result.python, own_modules = envs.probe(step, venv, upstream)
+    result.installed = installed
+    result.freeze = envs.freeze(step, venv)
+    if installed is None:
+        _fail(result, envs.Problem(Status.INSTALL_FAILED, f"{cell.package} is not installed"))
+    elif not _same_version(installed, cell.version):
+        result.status = Status.WRONG_VERSION
+        result.message = f"requested {cell.package}=={cell.version}, got {installed}"
     else:
-        result["status"] = "deprecated" if report["deprecations"] else "passed"
+        _run_tests(step, venv, result, upstream, own_modules, pytest_args)
+    return None
+
+
+def _fingerprint(matrix: Matrix, cell: Cell, pins: list[str], python: str, snapshot: str) -> str:
+    settings = matrix.settings
+    root = matrix.root
+    return fp.fingerprint(
+        {
+            "pins": sorted(pins),
+            "python": python,
+            "tests": fp.files_digest(root, fp.test_files(root, cell.tests)),
+            "project": fp.files_digest(root, fp.source_files(root))
+            if settings.install_project
+            else "",
+            "cell": [cell.requirements, cell.select, cell.tests, cell.resolution, cell.declared],
+            "settings": [
+                settings.test_requires,
+                settings.timeout,
+                settings.deprecations,
+                settings.pass_env,
+            ],
+            "snapshot": snapshot,
+            "tool": fp.tool_version(),
+        }
+    )
 
 
 def _same_version(installed: str, requested: str) -> bool:
@@ -227,61 +234,146 @@ def _same_version(installed: str, requested: str) -> bool:
         return installed == requested
 
 
-def _fail(result: Result, status: str, output: str, message: str) -> None:
-    result["status"] = status
-    result["message"] = message
-    result["log_tail"] = _tail(output)
+def foreign_modules(matrix: Matrix, cell: Cell) -> list[str]:
+    """Likely import names of the other integrations' upstreams (not installed in this cell)."""
+    own = set(_import_guesses(matrix.integration(cell.integration)))
+    names = {
+        n for i in matrix.integrations if i.name != cell.integration for n in _import_guesses(i)
+    }
+    return sorted(names - own)
 
 
-def _tail(output: str) -> str:
-    return "\n".join(output.rstrip().splitlines()[-TAIL_LINES:])
+def _import_guesses(integ) -> list[str]:
+    guesses = []
+    for dist in (integ.package, *(Requirement(w).name for w in integ.with_)):
+        name = canonicalize_name(dist).replace("-", "_")
+        guesses += [name, name.split("_", 1)[0]]
+    return guesses
 
 
-def _run(
-    command: list[str],
-    cwd: Path,
-    env: dict[str, str],
-    deadline: float,
-    doing: str,
-    echo: Echo | None = None,
-) -> tuple[int, str]:
-    """Run ``command`` (stderr merged), streaming lines to ``echo``; kill its group at the deadline."""
-    if echo:
-        echo("$ " + " ".join(command))
-    proc = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        errors="replace",
-        start_new_session=True,
-    )
-    lines: list[str] = []
-
-    def read() -> None:
-        for line in proc.stdout:
-            lines.append(line)
-            if echo:
-                echo(line.rstrip("\n"))
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        raise _Timeout(doing) from None
-    finally:
-        reader.join(timeout=5)
-    return proc.returncode, "".join(lines)
+def _run_tests(
+    step: envs.Step,
+    venv: Path,
+    result: Result,
+    upstream: list[str],
+    own_modules: list[str],
+    pytest_args: Sequence[str],
+) -> None:
+    matrix, cell = step.matrix, step.cell
+    with tempfile.TemporaryDirectory(prefix="compat-") as tmp:
+        report_path = Path(tmp) / "report.json"
+        env = scrubbed(envs.uv_env(), matrix.settings.pass_env)
+        env.update(
+            COMPAT_REPORT=str(report_path),
+            COMPAT_UPSTREAM=",".join(upstream),
+            COMPAT_FOREIGN=",".join(foreign_modules(matrix, cell)),
+            COMPAT_PROJECT=str(matrix.root),
+            COMPAT_CELL=cell.session,
+            PYTHONPATH=os.pathsep.join(filter(None, [str(PLUGIN_DIR), env.get("PYTHONPATH")])),
+        )
+        command = [
+            str(envs.venv_python(venv)), "-m", "pytest", "-p", "compat_pytest_plugin",
+            "-p", "no:cacheprovider", *cell.tests, *(["-k", cell.select] if cell.select else []),
+            *pytest_args,
+        ]  # fmt: skip
+        out = procs.run(
+            command, cwd=matrix.root, env=env, deadline=step.deadline, doing="running the tests",
+            echo=step.echo,
+        )  # fmt: skip
+        try:
+            report = json.loads(report_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            report = None
+    result.log_tail = out.tail
+    classify(result, report, out, own_modules, matrix)
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        proc.kill()
-    proc.wait()
+def classify(
+    result: Result, report: dict | None, out: procs.Output, own_modules: list[str], matrix: Matrix
+) -> None:
+    """The verdict of the test step, from the plugin's report and pytest's exit code."""
+    cell_tests = " ".join(result_tests(matrix, result))
+    if report is None:
+        _no_report(result, out, own_modules, cell_tests)
+        return
+    result.tests = {k: v for k, v in report.get("tests", {}).items() if isinstance(v, int)}
+    result.failures = [Failure(f["test"], f.get("message", "")) for f in report.get("failures", [])]
+    result.deprecations = [
+        Deprecation(d["category"], d["message"], d.get("source", ""), d.get("attribution", "usage"))
+        for d in report.get("deprecations", [])
+    ]
+    result.notes = [f"ignored {i['path']}: {i['reason']}" for i in report.get("ignored", [])]
+    result.pytest_s = report.get("duration_s")
+    code, counts = out.code, result.tests
+    collected, deselected = report.get("collected"), report.get("deselected", 0)
+    if code in (3, 4):
+        result.status = Status.ERROR
+        result.message = f"pytest could not run (exit code {code}): {_last_error(out.text)}"
+        result.hint = f"check `tests` ({cell_tests}), `select` and your pytest configuration"
+    elif collected == 0 and not counts.get("errors"):
+        result.status = Status.ERROR
+        result.message = f"no tests were collected from {cell_tests}"
+        result.hint = "check `tests` in compat.toml: the paths hold no tests pytest can find"
+    elif (
+        counts.get("failed")
+        or counts.get("errors")
+        or counts.get("subtests_failed")
+        or code not in (0, 5)
+    ):
+        result.status = Status.FAILED
+        if not result.failures:
+            result.message = f"pytest exited with {code}: {_last_error(out.text)}"
+    elif collected is not None and collected == deselected:
+        result.status = Status.SKIPPED
+        result.message = (
+            f"none of the {collected} collected tests matches -k {result_select(matrix, result)!r}"
+        )
+    elif not counts.get("passed"):
+        result.status = Status.SKIPPED
+        result.message = "every selected test skipped"
+    else:
+        counted = (
+            result.deprecations
+            if matrix.settings.deprecations == "all"
+            else result.usage_deprecations
+        )
+        result.status = Status.DEPRECATED if counted else Status.PASSED
+
+
+def result_tests(matrix: Matrix, result: Result) -> tuple[str, ...]:
+    return matrix.integration(result.integration).tests
+
+
+def result_select(matrix: Matrix, result: Result) -> str:
+    return matrix.integration(result.integration).select
+
+
+def _no_report(result: Result, out: procs.Output, own_modules: list[str], cell_tests: str) -> None:
+    """pytest ended before the plugin could report: a conftest that cannot import, a crash."""
+    conftest = _CONFTEST.search(out.text)
+    missing = _MISSING.search(out.text) or _CANNOT_IMPORT.search(out.text)
+    top = missing.group(1).split(".")[0] if missing else ""
+    if conftest and top and top not in own_modules:
+        result.status = Status.ERROR
+        result.message = f"{Path(conftest.group(1)).name} imports {missing.group(1)}, which is not installed in the cell"
+        result.hint = f"add the distribution that provides {top!r} to `test-requires`"
+    elif conftest:
+        result.status = Status.FAILED
+        result.message = (
+            f"{Path(conftest.group(1)).name} cannot be imported: {_last_error(out.text)}"
+        )
+    elif out.code in (3, 4):
+        result.status = Status.ERROR
+        result.message = f"pytest could not run (exit code {out.code}): {_last_error(out.text)}"
+        result.hint = f"check `tests` ({cell_tests}), `select` and your pytest configuration"
+    else:
+        result.status = Status.FAILED
+        result.message = f"pytest did not finish (exit code {out.code}): {_last_error(out.text)}"
+
+
+def _last_error(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.startswith(("E ", "ERROR", "error:")) or "Error" in line:
+            return line.removeprefix("E").strip()[:300]
+    return lines[-1][:300] if lines else "no output"

@@ -1,4 +1,11 @@
-"""Run many cells with bounded parallelism; one cell's failure never stops the others."""
+"""Run many cells with bounded parallelism; one cell's failure never stops the others.
+
+Before any cell runs: the results dir must be writable and every interpreter is looked up
+once (a missing one makes its cells ``error`` without building anything). SIGINT or SIGTERM
+stops the sweep: no new cell starts, the running ones are killed with their process trees,
+every finished result is kept, nothing is recorded for the interrupted ones, and
+``Interrupted`` tells the caller (exit 130 / 143).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +15,16 @@ import threading
 import time
 import traceback
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from typing import TextIO
 
+from compat import environment as envs
+from compat import procs
+from compat.errors import Interrupted
 from compat.matrix import Matrix
 from compat.plan import Cell
-from compat.results import INCOMPATIBLE, STATUSES, Result, save
-from compat.runner import new_result, run_cell, uv_binary, venv_dir
+from compat.results import Result, ensure_writable, save
+from compat.runner import error_result, run_cell
 
 
 def default_jobs() -> int:
@@ -28,7 +38,7 @@ class Progress:
     def __init__(self, total: int, stream: TextIO | None = None) -> None:
         self.total, self.stream = total, stream or sys.stderr
         self.live = self.stream.isatty() and not os.environ.get("CI")
-        self.done = self.running = self.failed = 0
+        self.done = self.running = self.failed = self.unchanged = 0
         self.start = time.monotonic()
         self.lock = threading.Lock()
 
@@ -37,15 +47,26 @@ class Progress:
             self.running += 1
             self._status()
 
+    def cancelled(self) -> None:
+        with self.lock:
+            self.running -= 1
+            self._status()
+
     def finished(self, result: Result) -> None:
         with self.lock:
             self.running -= 1
             self.done += 1
-            self.failed += result["status"] in INCOMPATIBLE
+            self.failed += result.counts_against
+            self.unchanged += result.reused
+            timing = "unchanged" if result.reused else f"{result.duration_s:.1f}s"
             line = (
-                f"[{self.done}/{self.total}] {STATUSES[result['status']]} {result['status']:<14} "
-                f"{result['session']} ({result['duration_s']:.1f}s)"
+                f"[{self.done}/{self.total}] {result.status.symbol} {result.status.value:<14} "
+                f"{result.session} ({timing})"
             )
+            if result.status.value == "error":
+                line += f"\n    {result.message}" + (
+                    f"\n    fix: {result.hint}" if result.hint else ""
+                )
             if self.live:
                 self.stream.write("\r\033[K")
             self.stream.write(line + "\n")
@@ -62,38 +83,93 @@ class Progress:
             elapsed = int(time.monotonic() - self.start)
             self.stream.write(
                 f"\r\033[Kdone {self.done}/{self.total} · running {self.running} · "
-                f"failed {self.failed} · {elapsed // 60:02d}:{elapsed % 60:02d}"
+                f"unchanged {self.unchanged} · failed {self.failed} · "
+                f"{elapsed // 60:02d}:{elapsed % 60:02d}"
             )
         self.stream.flush()
 
 
+def missing_pythons(matrix: Matrix, cells: list[Cell]) -> set[str]:
+    """The Pythons of ``cells`` that uv cannot find, looked up once each, concurrently."""
+    wanted = sorted({c.python for c in cells if c.applicable})
+    with ThreadPoolExecutor(max_workers=max(1, len(wanted))) as pool:
+        found = dict(
+            zip(wanted, pool.map(lambda py: envs.find_python(py, matrix.root), wanted), strict=True)
+        )
+    return {py for py, where in found.items() if where is None}
+
+
 def run_cells(
-    matrix: Matrix, cells: Iterable[Cell], *, jobs: int | None = None, stream: TextIO | None = None
+    matrix: Matrix,
+    cells: Iterable[Cell],
+    *,
+    jobs: int | None = None,
+    stream: TextIO | None = None,
+    known: dict[str, Result] | None = None,
+    rerun: bool = False,
+    snapshot: str = "",
 ) -> list[Result]:
-    """Run ``cells`` (in parallel, ``jobs`` at a time), saving each result as soon as it is known."""
+    """Run ``cells`` (``jobs`` at a time), storing each result as soon as it is known.
+
+    A cell whose inputs did not change since its verdict in ``known`` (the stored results,
+    by session) was judged deterministically is not run again; ``rerun`` forces it.
+    """
     cells = list(cells)
-    uv_binary()  # resolved once: uv's own lookup is not thread-safe
-    progress = Progress(len(cells), stream)
     results_dir = matrix.results_dir
+    ensure_writable(results_dir)
+    ensure_writable(matrix.state_dir / "locks")
+    envs.uv_binary()  # resolved once: uv's own lookup is not thread-safe
+    stored = {} if rerun else (known or {})
+    progress = Progress(len(cells), stream)
 
-    def one(cell: Cell) -> Result:
-        progress.started()
-        try:
-            result = run_cell(cell, matrix, venv=venv_dir(matrix, cell))
-        except Exception:  # a bug or an OS error in one cell must not lose the others
-            result = new_result(cell)
-            result.update(
-                status="install-failed",
-                message="the runner itself failed on this cell",
-                log_tail=traceback.format_exc(limit=5),
-            )
-        save(result, results_dir)
-        progress.finished(result)
-        return result
+    with procs.interruptible():
+        missing = missing_pythons(matrix, cells)
 
-    with ThreadPoolExecutor(max_workers=jobs or default_jobs()) as pool:
-        futures = [pool.submit(one, cell) for cell in cells]
-        results = [f.result() for f in as_completed(futures)]
+        def one(cell: Cell) -> Result | None:
+            if procs.stopping():
+                return None
+            progress.started()
+            try:
+                if cell.applicable and cell.python in missing:
+                    problem = envs.python_problem(cell.python, matrix.source.name)
+                    result = error_result(cell, problem.message, problem.hint, snapshot)
+                else:
+                    result = run_cell(
+                        cell, matrix, previous=stored.get(cell.session), snapshot=snapshot
+                    )
+            except Interrupted:
+                progress.cancelled()
+                return None
+            except Exception as exc:  # a bug or an OS error in one cell must not lose the others
+                result = error_result(
+                    cell,
+                    f"nox-compat failed on this cell: {type(exc).__name__}: {exc}",
+                    "a bug in nox-compat, not a verdict: please report it with the log tail",
+                    snapshot,
+                )
+                result.log_tail = traceback.format_exc(limit=5)
+            save(result, results_dir)
+            progress.finished(result)
+            return result
+
+        with ThreadPoolExecutor(max_workers=jobs or default_jobs()) as pool:
+            futures = [pool.submit(one, cell) for cell in cells]
+            results = [r for f in futures if (r := f.result()) is not None]
+        interrupted = procs.stopping() and procs.stop_signal()
     progress.close()
-    order = {cell.session: i for i, cell in enumerate(cells)}
-    return sorted(results, key=lambda r: order[r["session"]])
+    if interrupted:
+        raise Interrupted(interrupted)
+    return results
+
+
+def summary(results: list[Result]) -> str:
+    """One line for the end of a run: cells run and reused, incompatible, not judged."""
+    unchanged = sum(r.reused for r in results)
+    line = f"{len(results)} cell(s): {unchanged} unchanged, {len(results) - unchanged} run"
+    bad = [r for r in results if r.counts_against]
+    errors = [r for r in results if not r.status.judged]
+    if bad:
+        line += f"; {len(bad)} incompatible"
+    if errors:
+        line += f"; {len(errors)} could not be judged (error)"
+    return line

@@ -6,6 +6,7 @@ and the upstream packages are installed: nothing here may import more at module 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,5 +34,12 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch)
     """No test reads the user's cache, index settings or downloads interpreters."""
     monkeypatch.setenv("COMPAT_CACHE_DIR", str(tmp_path_factory.mktemp("compat-cache")))
     monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
-    for var in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL", "GITHUB_TOKEN", "GH_TOKEN"):
+    # No user or system configuration of uv or pip decides which index a test sees.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path_factory.mktemp("config-dirs")))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    for var in (
+        "UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL", "UV_CONFIG_FILE", "UV_NO_CONFIG",
+        "GITHUB_TOKEN", "GH_TOKEN",
+    ):  # fmt: skip
         monkeypatch.delenv(var, raising=False)

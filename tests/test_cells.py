@@ -151,38 +151,39 @@ def test_matrix_sweep_statuses_results_docs(index: IndexServer, tmp_path: Path) 
     project = make_project(tmp_path / "proj", index)
     done = nox(project, "-s", "matrix", "--", "-j", "3")
     assert done.returncode == 1, done.stdout + done.stderr  # incompatible cells found
-    results = load_all(project / ".compat/results")
-    statuses = {r["label"]: (r["requested"], r["status"]) for r in results.values()}
+    results = load_all(project / ".compat/results").results
+    statuses = {r.label: (r.requested, r.status.value) for r in results.values()}
     assert statuses == EXPECTED
 
     passed = results[f"compat-acme-min-{PY}"]
-    assert passed["installed"] == "1.0.0" and passed["tests"]["passed"] == 2  # -k acme
-    assert passed["deprecations"] == []  # noisy-lib's warning is not upstream's
-    assert any(line.startswith("acme-sdk==1.0.0") for line in passed["freeze"])
-    assert passed["python"].startswith(PY)
+    assert passed.installed == "1.0.0" and passed.tests["passed"] == 2  # -k acme
+    assert passed.deprecations == []  # noisy-lib's warning is not upstream's
+    assert any(line.startswith("acme-sdk==1.0.0") for line in passed.freeze)
+    assert passed.python.startswith(PY)
 
     deprecated = results[f"compat-acme-1.1-{PY}"]
-    assert deprecated["deprecations"] == [
-        {
-            "category": "DeprecationWarning",
-            "message": "greet() is deprecated, use hello()",
-            "source": "tests/test_smoke.py:11",  # stacklevel=2: the caller's line
-        }
+    assert [(d.category, d.message, d.source, d.attribution) for d in deprecated.deprecations] == [
+        (
+            "DeprecationWarning",
+            "greet() is deprecated, use hello()",
+            "tests/test_smoke.py:11",  # stacklevel=2: the caller's line
+            "usage",
+        )
     ]
     failed = results[f"compat-acme-1.2-{PY}"]
-    assert failed["tests"]["failed"] == 1 and failed["tests"]["passed"] == 1
-    assert failed["failures"][0]["test"] == "tests/test_smoke.py::test_acme_greet"
-    assert "greet" in failed["failures"][0]["message"]
+    assert failed.tests["failed"] == 1 and failed.tests["passed"] == 1
+    assert failed.failures[0].test == "tests/test_smoke.py::test_acme_greet"
+    assert "greet" in failed.failures[0].message
     install = results[f"compat-acme-1.3-{PY}"]
-    assert "missing-dependency" in install["log_tail"] and install["tests"]["failed"] == 0
-    assert results[f"compat-acme-1.4-{PY}"]["tests"]["skipped"] == 2
+    assert "missing-dependency" in install.message and install.tests["failed"] == 0
+    assert results[f"compat-acme-1.4-{PY}"].tests["skipped"] == 2
 
     text = (project / "docs/compatibility-matrix.md").read_text()
     assert text.startswith("# Our matrix\n\nHand-written intro.\n\n<!-- compat:begin -->")
     assert text.endswith("<!-- compat:end -->\n\nHand-written footer.\n") and "\nold\n" not in text
     assert f"| {PY} | 1.0.0 ✅ | 1.1.0 ⚠️ | 1.2.0 ❌ | 1.3.0 🚫 | 1.4.0 ⏭️ | 2.0.0 — |" in text
     assert "`tests/test_smoke.py::test_acme_greet`" in text
-    assert "DeprecationWarning: greet() is deprecated, use hello()" in text
+    assert "`DeprecationWarning` `greet() is deprecated, use hello()` at `tests/test_smoke.py:11`" in text
     assert "latest on the index, 2.0.0, was never tested" not in text  # it was: not-applicable
     summary = json.loads((project / "docs/compatibility-matrix.json").read_text())["integrations"][
         "acme"
@@ -211,31 +212,25 @@ def test_single_session_exit_codes_and_posargs(index: IndexServer, tmp_path: Pat
     skipped = nox(project, "-s", "compat-acme-1.4")
     assert skipped.returncode == 0 and "skipped" in skipped.stderr
 
-    # -r reuses the virtualenv and still reinstalls what the cell pins.
-    venv = next((project / ".nox").glob("compat-acme-min-*"))
+    # The cell's one virtualenv is updated in place to exactly what the cell pins: a version
+    # changed by hand and a package added by hand are undone on the next run.
+    venv = project / f".compat/venvs/acme-min-{PY}"
+    index.add(Release("stray-pkg", "1.0"))
     subprocess.run(
-        [
-            "uv",
-            "pip",
-            "install",
-            "--python",
-            str(venv / "bin/python"),
-            "--default-index",
-            index.simple_url,
-            "acme-sdk==1.1.0",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    again = nox(project, "-r", "-s", f"compat-acme-min-{PY}")
+        ["uv", "pip", "install", "--python", str(venv / "bin/python"),
+         "--default-index", index.simple_url, "acme-sdk==1.1.0", "stray-pkg"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    again = nox(project, "-s", f"compat-acme-min-{PY}", "--", "--rerun")
     assert again.returncode == 0, again.stdout + again.stderr
     result = json.loads((project / f".compat/results/compat-acme-min-{PY}.json").read_text())
     assert result["installed"] == "1.0.0"
+    assert not any(line.startswith("stray-pkg") for line in result["freeze"])
 
 
 def acme_cell(version: str) -> Cell:
     """A cell outside the plan, for versions the policy would not select."""
-    return Cell("acme", "adhoc", "acme-sdk", version, PY, (f"acme-sdk=={version}",), "test",
+    return Cell("acme", "max", "acme-sdk", version, PY, (f"acme-sdk=={version}",), "test",
                 select="acme", tests=("tests/test_smoke.py",))  # fmt: skip
 
 
@@ -243,19 +238,17 @@ def test_wrong_version(index: IndexServer, tmp_path: Path) -> None:
     """`==1.6.0` admits the local version 1.6.0+patched (PEP 440): not what was asked for."""
     index.add(acme("1.6.0"), acme("1.6.0+patched"))
     project = make_project(tmp_path / "proj", index)
-    result = run_cell(acme_cell("1.6.0"), load(project / "compat.toml"), venv=tmp_path / "venv")
-    assert (result["status"], result["installed"]) == ("wrong-version", "1.6.0+patched")
+    result = run_cell(acme_cell("1.6.0"), load(project / "compat.toml"))
+    assert (result.status.value, result.installed) == ("wrong-version", "1.6.0+patched")
 
 
 def test_timeout_kills_the_cell(index: IndexServer, tmp_path: Path) -> None:
     index.add(acme("1.7.0", GREET + "import time\ntime.sleep(120)\n"))
     project = make_project(tmp_path / "proj", index, "timeout = 20")
-    result = run_cell(acme_cell("1.7.0"), load(project / "compat.toml"), venv=tmp_path / "venv")
-    assert result["status"] == "timeout" and result["duration_s"] < 60
-    assert "running the tests" in result["message"]
-    leftover = subprocess.run(
-        ["pgrep", "-f", str(tmp_path / "venv")], capture_output=True, text=True
-    )
+    result = run_cell(acme_cell("1.7.0"), load(project / "compat.toml"))
+    assert result.status.value == "timeout" and result.duration_s < 60
+    assert "running the tests" in result.message
+    leftover = subprocess.run(["pgrep", "-f", str(project / ".compat")], capture_output=True, text=True)
     assert leftover.stdout == ""  # the whole process group is gone
 
 
@@ -279,7 +272,7 @@ def test_compat_run_and_report_merge(
         "status": "failed",
     }
     (elsewhere / f"compat-acme-1.2-{PY}.json").write_text(json.dumps(foreign))
-    assert merge([tmp_path / "artifacts"], project / ".compat/results") == 1
+    assert len(merge([tmp_path / "artifacts"], project / ".compat/results").results) == 1
     assert main(["report"]) == 1
     text = (project / "docs/compatibility-matrix.md").read_text()
     assert f"| {PY} | 1.0.0 ✅ | not run | 1.2.0 ❌ |" in text

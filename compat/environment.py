@@ -1,0 +1,361 @@
+"""A cell's environment, built by uv: the interpreter, the resolution, the exact install.
+
+The cell's requirement groups are resolved into exact pins first (``uv pip compile``), then
+synchronised into the cell's one virtualenv (``uv pip sync``: what is not pinned is removed,
+so an environment updated in place is the same as a fresh one). ``min`` cells lower only the
+integration's own requirements: they are resolved alone with ``--resolution lowest-direct``
+and their pins join the full resolution, where the project's dependencies and
+``test-requires`` resolve as a user installing today gets them.
+
+Failures come back as ``Problem`` values that say whose side they are on.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from compat import procs
+from compat.matrix import Matrix
+from compat.plan import Cell
+from compat.results import Status
+
+_NETWORK = re.compile(
+    r"(?i)(failed to fetch|error sending request|could not connect|connection refused|"
+    r"connection reset|dns error|tcp connect error|operation timed out|timed out|"
+    r"request failed after|failed to download|http status server error|"
+    r"status code: 5\d\d|\b50[234]\b|network is unreachable|name or service not known)"
+)
+_PYTHON_LOCK = threading.Lock()
+
+
+@functools.cache
+def uv_binary() -> str:
+    """The uv next to this interpreter (installed with nox-compat), else the one on PATH."""
+    try:
+        from uv import find_uv_bin
+
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv") or "uv"
+
+
+def uv_env() -> dict[str, str]:
+    """The environment of uv's steps: never download interpreters unless asked to."""
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": os.environ.get("UV_PYTHON_DOWNLOADS", "never")}
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why the environment could not be built, and on whose side."""
+
+    status: Status  # ERROR (our side) or INSTALL_FAILED (the upstream's side)
+    message: str
+    hint: str = ""
+    log: str = ""
+
+
+def python_problem(python: str, source: str) -> Problem:
+    return Problem(
+        Status.ERROR,
+        f"Python {python} was not found",
+        f"install it (`uv python install {python}`, or `pyenv install {python}` and put it on "
+        f"PATH, e.g. `pyenv global` followed by every version you test), or remove {python} "
+        f"from `python` in {source}",
+    )
+
+
+_found: dict[str, tuple[str, str] | None] = {}
+
+
+def find_python(python: str, cwd: Path) -> tuple[str, str] | None:
+    """(path, full version) of the interpreter uv finds for ``X.Y`` (never downloaded),
+    remembered for the process."""
+    with _PYTHON_LOCK:
+        if python not in _found:
+            _found[python] = _find(python, cwd)
+        return _found[python]
+
+
+def _find(python: str, cwd: Path) -> tuple[str, str] | None:
+    out = procs.run(
+        [uv_binary(), "python", "find", "--no-project", python],
+        cwd=cwd,
+        env=uv_env(),
+        deadline=_far(),
+        doing="finding the interpreter",
+        keep_all=True,
+    )
+    lines = out.text.strip().splitlines()
+    if out.code or not lines:
+        return None
+    path = lines[-1].strip()
+    version = procs.run(
+        [path, "-c", "import platform; print(platform.python_version())"],
+        cwd=cwd,
+        env=uv_env(),
+        deadline=_far(),
+        doing="finding the interpreter",
+        keep_all=True,
+    )
+    return (path, version.text.strip()) if version.code == 0 else None
+
+
+def _far() -> float:
+    return time.monotonic() + 120
+
+
+def venv_dir(matrix: Matrix, cell: Cell) -> Path:
+    """The one virtualenv of a cell, shared by nox, ``compat run``, the sweep; one per Python
+    for all bisect probes of an integration."""
+    label = "bisect" if cell.label.startswith("bisect-") else cell.label
+    name = re.sub(r"[^\w.-]", "-", f"{cell.integration}-{label}-{cell.python}")
+    return matrix.state_dir / "venvs" / name
+
+
+def venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+@dataclass
+class Step:
+    """What the steps share: the matrix, the cell, the deadline, the output echo."""
+
+    matrix: Matrix
+    cell: Cell
+    deadline: float
+    echo: procs.Echo | None = None
+
+    def uv(self, *args: str, doing: str, keep_all: bool = True) -> procs.Output:
+        return procs.run(
+            [uv_binary(), *args],
+            cwd=self.matrix.root,
+            env=uv_env(),
+            deadline=self.deadline,
+            doing=doing,
+            echo=self.echo,
+            keep_all=keep_all,
+        )
+
+
+def requirement_groups(matrix: Matrix, cell: Cell) -> dict[str, list[str]]:
+    """The cell's requirements by group (see ``Cell.resolution``)."""
+    groups = {
+        "integration": list(cell.requirements),
+        "test-requires": list(matrix.settings.test_requires),
+    }
+    if matrix.settings.install_project:
+        groups["project"] = [str(matrix.root)]
+    return groups
+
+
+def resolve(step: Step, interpreter: str, snapshot: str = "") -> list[str] | Problem:
+    """The exact pins of the cell (``name==version`` lines; the project as its path)."""
+    matrix, cell = step.matrix, step.cell
+    groups = requirement_groups(matrix, cell)
+    options = [
+        *matrix.settings.index.uv_args(),
+        *(["--exclude-newer", snapshot] if snapshot else []),
+    ]
+    if cell.resolution["integration"] != "highest":
+        floors = _compile(
+            step, interpreter, groups["integration"], options, cell.resolution["integration"]
+        )
+        if isinstance(floors, Problem):
+            return floors
+        direct = {_name(r) for r in groups["integration"]}
+        groups["integration"] = [pin for pin in floors if _name(pin) in direct]
+    wanted = [req for group in groups.values() for req in group]
+    pins = _compile(step, interpreter, wanted, options, "highest")
+    if not isinstance(pins, Problem) or pins.status is Status.ERROR:
+        return pins
+    alone = _compile(step, interpreter, [f"{cell.package}=={cell.version}"], options, "highest")
+    if isinstance(alone, Problem) and alone.status is Status.INSTALL_FAILED:
+        return Problem(
+            Status.INSTALL_FAILED,
+            f"{cell.package} {cell.version} cannot be installed on this index: its own "
+            f"requirements are unresolvable — {alone.message}",
+            log=alone.log,
+        )
+    return Problem(
+        Status.INSTALL_FAILED,
+        f"{cell.package} {cell.version} cannot be installed together with this project's "
+        f"requirements (with, deps, test-requires, the project) — {pins.message}",
+        log=pins.log,
+    )
+
+
+def _name(requirement: str) -> str:
+    try:
+        return canonicalize_name(Requirement(requirement).name)
+    except InvalidRequirement:
+        return requirement
+
+
+def _compile(
+    step: Step, interpreter: str, requirements: list[str], options: list[str], resolution: str
+) -> list[str] | Problem:
+    with tempfile.TemporaryDirectory(prefix="compat-") as tmp:
+        infile = Path(tmp) / "requirements.in"
+        infile.write_text("\n".join(requirements) + "\n", encoding="utf-8")
+        out = step.uv(
+            "pip", "compile", "--python", interpreter, "--no-header", "--no-annotate",
+            "--quiet", "--resolution", resolution, *options, str(infile),
+            doing="resolving the requirements",
+        )  # fmt: skip
+    if out.code == 0:
+        return [
+            line.strip()
+            for line in out.text.splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
+    return uv_problem(step.matrix, out.text)
+
+
+def uv_problem(matrix: Matrix, output: str) -> Problem:
+    """What a failed uv step means: the index out of reach (ours), else the upstream's."""
+    reason = key_sentences(output)
+    if _NETWORK.search(output) and "No solution found" not in output:
+        index = matrix.settings.index
+        return Problem(
+            Status.ERROR,
+            f"the package index could not be reached ({reason})",
+            f"check the network and the index {_shown(index.url)} (from {index.source}); "
+            "the stored verdicts are kept — run again when the index answers",
+            output,
+        )
+    return Problem(Status.INSTALL_FAILED, reason, log=output)
+
+
+def _shown(url: str) -> str:
+    from compat.text import redact
+
+    return redact(url)
+
+
+def key_sentences(output: str, limit: int = 1500) -> str:
+    """uv's explanation as whole sentences (tree drawing and hints dropped)."""
+    lines = []
+    for raw in output.splitlines():
+        line = re.sub(r"^[\s×╰─▶│├└┬┴┼|]+", "", raw).strip()
+        if not line or line.startswith(("hint:", "Using Python", "Resolved ", "warning:")):
+            continue
+        lines.append(line)
+    text = " ".join(lines)
+    text = re.sub(r"^error:\s*", "", text)
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    end = max(cut.rfind(". "), cut.rfind(": "))
+    return (cut[: end + 1] if end > 0 else cut.rsplit(" ", 1)[0]) + " […]"
+
+
+def prepare_venv(step: Step, venv: Path, interpreter: str) -> Problem | None:
+    """Make ``venv`` a virtualenv of ``interpreter``, reusing it when it already is one."""
+    config = venv / "pyvenv.cfg"
+    if venv_python(venv).exists() and config.is_file() and _same_interpreter(config, interpreter):
+        return None
+    if venv.exists() and not config.is_file():
+        shutil.rmtree(venv)  # a half-made folder of ours: uv will not clear it
+    out = step.uv(
+        "venv",
+        "--clear",
+        "--quiet",
+        "--python",
+        interpreter,
+        str(venv),
+        doing="creating the virtualenv",
+    )
+    if out.code:
+        return Problem(
+            Status.ERROR, "uv could not create the virtualenv", key_sentences(out.text), out.text
+        )
+    return None
+
+
+def _same_interpreter(config: Path, interpreter: str) -> bool:
+    """Whether the venv was made from ``interpreter`` (uv records it as ``home``)."""
+    values = {}
+    for line in config.read_text(encoding="utf-8", errors="replace").splitlines():
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip()
+    home = values.get("home", "")
+    return bool(home) and Path(interpreter).resolve().parent == Path(home).resolve()
+
+
+def sync(step: Step, venv: Path, pins: list[str]) -> Problem | None:
+    """Install exactly ``pins`` into ``venv`` (and nothing else)."""
+    matrix = step.matrix
+    with tempfile.TemporaryDirectory(prefix="compat-") as tmp:
+        lock = Path(tmp) / "requirements.txt"
+        lock.write_text("\n".join(pins) + "\n", encoding="utf-8")
+        reinstall = (
+            ["--reinstall-package", project_name(matrix)] if matrix.settings.install_project else []
+        )
+        out = step.uv(
+            "pip", "sync", "--python", str(venv_python(venv)), *matrix.settings.index.uv_args(),
+            *reinstall, str(lock), doing="installing",
+        )  # fmt: skip
+    return uv_problem(matrix, out.text) if out.code else None
+
+
+@functools.cache
+def _project_names(root: Path) -> str:
+    from compat.matrix import read_toml
+
+    pyproject = root / "pyproject.toml"
+    name = read_toml(pyproject).get("project", {}).get("name") if pyproject.is_file() else None
+    return name or root.name
+
+
+def project_name(matrix: Matrix) -> str:
+    return _project_names(matrix.root)
+
+
+def probe(step: Step, venv: Path, distributions: list[str]) -> tuple[str | None, str, list[str]]:
+    """(installed version of the package, the Python version, top-level names of ``distributions``)."""
+    script = (
+        "import importlib.metadata as m, json, platform, sys\n"
+        "def top(d):\n"
+        "    try: dist = m.distribution(d)\n"
+        "    except m.PackageNotFoundError: return []\n"
+        "    text = dist.read_text('top_level.txt')\n"
+        "    if text: return [n.strip() for n in text.split() if n.strip()]\n"
+        "    return sorted({f.parts[0][:-3] if f.parts[0].endswith('.py') else f.parts[0]\n"
+        "                   for f in dist.files or ()\n"
+        "                   if not f.parts[0].endswith(('.dist-info', '.data')) and f.parts[0] != '..'})\n"
+        "try: version = m.version(sys.argv[1])\n"
+        "except m.PackageNotFoundError: version = None\n"
+        "print(json.dumps([version, platform.python_version(),\n"
+        "                  sorted({n for d in sys.argv[1:] for n in top(d)})]))\n"
+    )
+    out = procs.run(
+        [str(venv_python(venv)), "-c", script, *distributions],
+        cwd=step.matrix.root,
+        env=uv_env(),
+        deadline=step.deadline,
+        doing="checking the installed version",
+        keep_all=True,
+    )
+    if out.code:
+        return None, "", []
+    version, python, names = json.loads(out.text.strip().splitlines()[-1])
+    return version, python, names
+
+
+def freeze(step: Step, venv: Path) -> list[str]:
+    out = step.uv("pip", "freeze", "--python", str(venv_python(venv)), doing="freezing")
+    return [line for line in out.text.splitlines() if line and not line.startswith(("#", "Using "))]
