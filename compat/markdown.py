@@ -197,8 +197,6 @@ def _grid(row: Row) -> list[str]:
 
 
 def _details(row: Row) -> list[str]:
-    from compat.report import label_key
-
     lines = [""] + [f"- ⚠️ {mark.text}" for mark in row.marks]
     answer = row.first_bad
     if answer is not None:
@@ -223,7 +221,8 @@ def _details(row: Row) -> list[str]:
             r.in_declared_range, r.declared,
         )  # fmt: skip
         groups.setdefault(key, []).append(r)
-    for key in sorted(groups, key=lambda k: (label_key(k[0]), k[1])):
+    order = {label: index for index, label in enumerate(row.labels)}
+    for key in sorted(groups, key=lambda k: (order.get(k[0], len(order)), k[1])):
         lines += _group(groups[key])
     return lines if len(lines) > 1 else []
 

@@ -24,7 +24,7 @@ from compat.plan import Plan
 from compat.results import Loaded, Result, ResultError, Status, load_all, read_docs_json
 from compat.support import KnownIssue, Support, Upcoming
 
-LABEL_ORDER = {"min": 0, "max": 2, "latest": 3, "pre": 4}
+LABEL_GROUP = {"min": 0, "latest": 2, "pre": 3}  # the rest: by version, in between
 
 
 class ReportError(CompatError):
@@ -89,11 +89,10 @@ def _version(text: str) -> Version:
         return Version("0")
 
 
-def label_key(label: str) -> tuple[int, Version]:
-    """min, the MAJOR.MINOR series ascending, max, latest, pre."""
-    if label in LABEL_ORDER:
-        return (LABEL_ORDER[label], Version("0"))
-    return (1, _version(label))
+def label_order(results: list[Result]) -> list[str]:
+    """The labels of ``results``: min, then by version (series and max), latest, pre."""
+    versions = {r.label: r.version for r in results}
+    return sorted(versions, key=lambda label: (LABEL_GROUP.get(label, 1), versions[label]))
 
 
 # -- the merged store -------------------------------------------------------------------------
@@ -134,7 +133,7 @@ def build_rows(matrix: Matrix, results: dict[str, Result], plan: Plan | None) ->
             mine = [r for r in mine if r.session in sessions or r.is_bisect]
         else:
             current = [r for r in mine if not r.is_bisect]
-            labels = sorted({r.label for r in current}, key=label_key)
+            labels = label_order(current)
         row = Row(integ, current, labels, mine)
         row.latest_on_index = plan.latest(integ) if plan else None
         row.first_bad = _answer(matrix, integ, mine)
@@ -202,6 +201,10 @@ def marks(row: Row) -> list[Mark]:
     if latest and not any(r.requested == latest for r in row.cells):
         found.append(Mark("latest-untested", f"latest on the index, {latest}, was never tested"))
     return found
+
+
+def _rank(row: Row, result: Result) -> int:
+    return row.labels.index(result.label) if result.label in row.labels else len(row.labels)
 
 
 def _span(versions: list[Version]) -> str:
@@ -288,7 +291,7 @@ def to_json(rows: list[Row]) -> dict:
             "first_bad": row.first_bad.to_dict() if row.first_bad else None,
             "cells": [
                 r.to_dict(public=True)
-                for r in sorted(row.history, key=lambda r: (label_key(r.label), r.session))
+                for r in sorted(row.history, key=lambda r: (r.is_bisect, _rank(row, r), r.session))
             ],
         }
     return {"schema": 1, "generator": f"nox-compat {tool_version()}", "integrations": out}

@@ -43,3 +43,30 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch)
         "GITHUB_TOKEN", "GH_TOKEN",
     ):  # fmt: skip
         monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def read_only() -> Iterator:
+    """Make a file or folder read-only for real, even for root (``chattr +i``); undone after."""
+    import shutil
+    import subprocess
+
+    made: list[Path] = []
+
+    def make(path: Path) -> None:
+        if os.geteuid() == 0:
+            if not shutil.which("chattr"):
+                pytest.skip("running as root without chattr: cannot make a file read-only")
+            done = subprocess.run(["chattr", "+i", str(path)], capture_output=True)
+            if done.returncode:
+                pytest.skip(f"chattr +i is not supported here: {done.stderr.decode().strip()}")
+        else:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        made.append(path)
+
+    yield make
+    for path in made:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(path)], capture_output=True)
+        else:
+            path.chmod(0o755 if path.is_dir() else 0o644)

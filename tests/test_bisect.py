@@ -45,7 +45,7 @@ def test_bisect_finds_first_bad_release(project: Path, capsys) -> None:
 
 
 def test_bisect_skips_untestable_versions(project: Path, capsys) -> None:
-    assert main(["bisect", "acme", "--good", "1.2.0", "--bad", "1.5.0"]) == 1  # 1.5 passes
+    assert main(["bisect", "acme", "--good", "1.2.0", "--bad", "1.5.0", "--verify"]) == 1
     assert "the bad end 1.5.0 is not bad (passed)" in capsys.readouterr().out
     assert main(["bisect", "acme", "--good", "1.0.0", "--bad", "1.6.0"]) == 0
     out = capsys.readouterr().out
@@ -69,3 +69,63 @@ def test_bisect_errors(project: Path, capsys) -> None:
     assert "1.0.5 does not exist on the index" in capsys.readouterr().err
     assert main(["bisect", "acmee"]) == 2
     assert "did you mean 'acme'" in capsys.readouterr().err
+    assert main(["bisect", "acme", "--good", "abc"]) == 2
+    assert (
+        capsys.readouterr().err.strip() == "compat: error: --good 'abc': not a version (e.g. 1.4.2)"
+    )
+    assert main(["bisect", "acme"]) == 2  # nothing stored to start from
+    assert "pass --good" in capsys.readouterr().err
+
+
+def test_trusted_ends_bound_the_cells(project: Path, capsys) -> None:
+    """Given ends are trusted like git bisect's: 5 releases in between, at most 3 cells."""
+    assert main(["bisect", "acme", "--good", "1.4.0", "--bad", "1.9.0"]) == 0
+    answer = json.loads((project / ".compat/results/bisect-acme.answer.json").read_text())
+    assert answer["first_bad"] == "1.6.0" and len(answer["cells"]) <= math.ceil(math.log2(5 + 1))
+    assert {"1.4.0", "1.9.0"}.isdisjoint(c["version"] for c in answer["cells"])
+
+
+def test_default_ends_are_never_backwards(project: Path, capsys) -> None:
+    """min fails, 1.5 passes, latest fails: the newest break is bisected, forwards."""
+    results = project / ".compat/results"
+    assert main(["run", "compat-acme-1.5", "compat-acme-latest"]) == 1
+    min_result = json.loads(next(results.glob("compat-acme-latest-*.json")).read_text())
+    min_result.update(session=min_result["session"].replace("latest", "min"), label="min",
+                      requested="1.0.0", installed="1.0.0")  # fmt: skip
+    (results / f"{min_result['session']}.json").write_text(json.dumps(min_result))
+    capsys.readouterr()
+    assert main(["bisect", "acme"]) == 0
+    out = capsys.readouterr().out
+    assert "1.5.0 → 1.9.0" in out and "first bad version: 1.6.0" in out
+
+
+def test_nothing_to_bisect(project: Path, capsys) -> None:
+    assert main(["run", "compat-acme-min", "compat-acme-1.5"]) == 0
+    capsys.readouterr()
+    assert main(["bisect", "acme"]) == 0
+    assert "nothing to bisect" in capsys.readouterr().out
+    assert not (project / ".compat/results/bisect-acme.answer.json").exists()  # no answer
+
+
+def test_an_end_that_cannot_be_judged_says_so(project: Path, index_server, capsys) -> None:
+    assert main(["plan"]) == 0  # the index pages are cached
+    index_server.fail = True  # then the index goes down
+    code = main(["bisect", "acme", "--good", "1.0.0", "--bad", "1.9.0", "--verify"])
+    out = capsys.readouterr().out
+    assert code == 2 and "the good end 1.0.0 could not be judged" in out
+    assert "the package index could not be reached" in out and "fix:" in out
+    assert not (project / ".compat/results/bisect-acme.answer.json").exists()
+
+
+def test_a_later_pass_of_the_first_bad_version_drops_the_answer(project: Path, capsys) -> None:
+    assert main(["bisect", "acme", "--good", "1.4.0", "--bad", "1.9.0"]) == 0
+    docs = project / "docs/compatibility-matrix.md"
+    assert "first bad version **1.6.0**" in docs.read_text()
+    answer = json.loads((project / ".compat/results/bisect-acme.answer.json").read_text())
+    [probe] = [c for c in answer["cells"] if c["version"] == "1.6.0"]
+    stored = project / f".compat/results/{probe['session']}.json"
+    data = json.loads(stored.read_text())
+    data.update(status="passed", failures=[], started="2099-01-01T00:00:00Z")
+    stored.write_text(json.dumps(data))
+    assert main(["report"]) in (0, 1)
+    assert "first bad version" not in docs.read_text()

@@ -183,7 +183,10 @@ def test_matrix_sweep_statuses_results_docs(index: IndexServer, tmp_path: Path) 
     assert text.endswith("<!-- compat:end -->\n\nHand-written footer.\n") and "\nold\n" not in text
     assert f"| {PY} | 1.0.0 ✅ | 1.1.0 ⚠️ | 1.2.0 ❌ | 1.3.0 🚫 | 1.4.0 ⏭️ | 2.0.0 — |" in text
     assert "`tests/test_smoke.py::test_acme_greet`" in text
-    assert "`DeprecationWarning` `greet() is deprecated, use hello()` at `tests/test_smoke.py:11`" in text
+    assert (
+        "`DeprecationWarning` `greet() is deprecated, use hello()` at `tests/test_smoke.py:11`"
+        in text
+    )
     assert "latest on the index, 2.0.0, was never tested" not in text  # it was: not-applicable
     summary = json.loads((project / "docs/compatibility-matrix.json").read_text())["integrations"][
         "acme"
@@ -248,7 +251,9 @@ def test_timeout_kills_the_cell(index: IndexServer, tmp_path: Path) -> None:
     result = run_cell(acme_cell("1.7.0"), load(project / "compat.toml"))
     assert result.status.value == "timeout" and result.duration_s < 60
     assert "running the tests" in result.message
-    leftover = subprocess.run(["pgrep", "-f", str(project / ".compat")], capture_output=True, text=True)
+    leftover = subprocess.run(
+        ["pgrep", "-f", str(project / ".compat")], capture_output=True, text=True
+    )
     assert leftover.stdout == ""  # the whole process group is gone
 
 

@@ -10,14 +10,8 @@ from fakegithub import FakeGitHub
 
 from compat.cli import main
 from compat.github import GitHub, GitHubError
-from compat.issues import (
-    Draft,
-    compat_failures,
-    file_issues,
-    neutralise,
-    priority,
-    quote,
-)
+from compat.issues import Draft, compat_failures, excerpt, file_issues, priority
+from compat.results import Result
 
 REPO = "me/mylib"
 
@@ -126,17 +120,20 @@ def test_unreachable_api(monkeypatch):
 # -- text ---------------------------------------------------------------------------------------
 
 
-def test_neutralise_and_quote():
-    text = "thanks @octocat and @org/team <script>alert(1)</script> mail a@b.c"
-    safe = neutralise(text)
-    assert "@octocat" not in safe and "@\u200boctocat" in safe and "@\u200borg/team" in safe
-    assert "<" not in safe and "&lt;script>" in safe
+HOSTILE = (
+    "thanks @octocat and @org/team <script>alert(1)</script> see owner/repo#12 and #3\n"
+    "# a heading\n![tracker](https://evil.example/t.png)\n```\nfenced escape\n"
+)
+
+
+def test_excerpt_is_a_fence_nothing_escapes():
+    block = excerpt(HOSTILE)
+    fence, body = block.split("\n", 1)
+    assert fence.startswith("````") and body.endswith(fence.removesuffix("text"))
+    assert body.count(fence.removesuffix("text")) == 1  # only the closing fence
     long = "\n".join(f"line {i} @someone" for i in range(100))
-    quoted = quote(long, lines=10)
-    assert quoted.count("\n") == 11 and quoted.endswith("> […]")
-    assert all(line.startswith(">") for line in quoted.splitlines())
-    assert "@someone" not in quoted
-    assert len(quote("x" * 5000 + "\ny", chars=100)) < 200
+    assert excerpt(long, lines=10).count("\n") == 12 and "[…]" in excerpt(long, lines=10)
+    assert len(excerpt("x" * 5000 + "\ny", chars=100)) < 200
 
 
 # -- compatibility failures from results --------------------------------------------------------
@@ -162,6 +159,10 @@ def result(label: str, status: str, python: str = "3.12", version: str = "1.2.0"
     }
 
 
+def typed(data: dict) -> Result:
+    return Result.from_dict(data, "test")
+
+
 @pytest.mark.parametrize(
     ("label", "status", "expected"),
     [
@@ -176,10 +177,19 @@ def result(label: str, status: str, python: str = "3.12", version: str = "1.2.0"
         ("latest", "passed", None),
         ("latest", "skipped", None),
         ("latest", "not-applicable", None),
+        ("latest", "error", None),
     ],
 )
 def test_priority(label: str, status: str, expected):
-    assert priority(label, status) == expected
+    deprecations = [{"category": "DeprecationWarning", "message": "m", "source": "t.py:1"}]
+    assert priority(typed(result(label, status, deprecations=deprecations))) == expected
+    assert priority(typed(result(label, status, in_declared_range=False))) is None
+
+
+def test_upstream_internal_deprecations_file_nothing():
+    internal = [{"category": "DeprecationWarning", "message": "m", "source": "acme/x.py:1",
+                 "attribution": "internal"}]  # fmt: skip
+    assert priority(typed(result("latest", "passed", deprecations=internal))) is None
 
 
 def test_failures_grouped_by_python_with_messages():
@@ -188,7 +198,8 @@ def test_failures_grouped_by_python_with_messages():
         "message": "AttributeError: <Client> has no 'fetch' @bob",
     }
     drafts = compat_failures(
-        [
+        typed(r)
+        for r in [
             result("latest", "failed", "3.11", version="2.0.0", failures=[failure]),
             result("latest", "failed", "3.12", version="2.0.0", failures=[failure]),
             result("min", "failed", "3.12", version="1.0.0"),
@@ -215,14 +226,37 @@ def test_failures_grouped_by_python_with_messages():
     assert "on Python 3.11, 3.12" in body and "blocks users" in body
     assert "`tests/test_smoke.py::test_acme_client`" in body
     assert body.count("AttributeError") == 1  # the same failure on two Pythons is listed once
-    assert "&lt;Client>" in body and "@\u200bbob" in body
+    assert "<Client>" in body and "<Client>" not in _outside_code(body)  # only inside code
     assert "nox -s compat-acme-latest" in body
-    assert "DeprecationWarning (acme/client.py:88): fetch() is deprecated" in drafts[2].body
+    assert "`DeprecationWarning` at `acme/client.py:88`: `fetch() is deprecated`" in drafts[2].body
+
+
+def test_hostile_messages_stay_inside_code():
+    failure = {"test": "tests/t.py::test_x", "message": HOSTILE}
+    deprecation = {"category": "DeprecationWarning", "message": HOSTILE, "source": "t.py:1"}
+    [failed, deprecated] = compat_failures(
+        [
+            typed(result("latest", "failed", failures=[failure], message=HOSTILE)),
+            typed(result("1.1", "deprecated", deprecations=[deprecation])),
+        ]
+    )
+    for body in (failed.body, deprecated.body):
+        outside = _outside_code(body)
+        for needle in ("<script", "@octocat", "owner/repo#12", "![tracker]", "\n# a heading"):
+            assert needle not in outside, (needle, body)
+
+
+def _outside_code(markdown: str) -> str:
+    """``markdown`` without fenced blocks and code spans."""
+    import re
+
+    text = re.sub(r"(?ms)^ *(`{3,})[^\n]*\n.*?^ *\1`*\s*$", "", markdown)
+    return re.sub(r"(`+)(?:(?!\1).)+\1", "", text)
 
 
 def test_install_failure_shows_log_tail_in_an_unbreakable_fence():
     [draft] = compat_failures(
-        [result("latest", "install-failed", log_tail="```\nerror: no solution @x\n")]
+        [typed(result("latest", "install-failed", log_tail="```\nerror: no solution @x\n"))]
     )
     assert "````\n```\nerror: no solution @x\n````" in draft.body
 
@@ -288,11 +322,16 @@ def results_config(tmp_path: Path) -> Path:
         result("latest", "failed", "3.12", version="2.0.0"),
         result("latest", "failed", "3.11", version="2.0.0"),
         result("min", "passed", version="1.0.0"),
-        result("1.1", "deprecated", version="1.1.3"),
-    ]:
+        result(
+            "1.1", "deprecated", version="1.1.3",
+            deprecations=[{"category": "DeprecationWarning", "message": "m", "source": "t.py:1"}],
+        ),
+    ]:  # fmt: skip
         (results / f"{r['session']}.json").write_text(json.dumps(r))
-    (results / "notes.json").write_text("[1, 2]")  # not a result: ignored
+    (results / "notes.json").write_text("[1, 2]")  # not a result file name: ignored
     config = tmp_path / "compat.toml"
+    (tmp_path / "tests/integration").mkdir(parents=True)
+    (tmp_path / "tests/integration/test_smoke.py").write_text("")
     config.write_text('[integrations.acme]\npackage = "acme-sdk"\nmin = "1.0.0"\n')
     return config
 

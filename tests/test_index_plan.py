@@ -35,7 +35,8 @@ def acme(index_server: IndexServer) -> IndexServer:
 
 
 def project_dir(tmp_path: Path, server: IndexServer, extra: str = "") -> Path:
-    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj/tests/integration").mkdir(parents=True)
+    (tmp_path / "proj/tests/integration/test_smoke.py").touch()
     (tmp_path / "proj/pyproject.toml").write_text(
         '[project]\nname = "mylib"\nversion = "1"\n'
         'optional-dependencies = { acme = ["acme-sdk>=1.0.0"] }\n'
@@ -221,6 +222,8 @@ def test_python_excluded_by_requires_python_is_not_applicable(
         Release("new-sdk", "2.0.0", requires_python=">=3.13"),
     )
     config = tmp_path / "compat.toml"
+    (tmp_path / "tests/integration").mkdir(parents=True)
+    (tmp_path / "tests/integration/test_smoke.py").touch()
     config.write_text(
         f'[settings]\npython = ["3.12", "3.13"]\nindex-url = "{index_server.simple_url}"\n'
         '[integrations.new]\npackage = "new-sdk"\nmin = "1.0.0"\n'

@@ -19,6 +19,11 @@ min = "1.0.0"
 
 
 def write(tmp_path: Path, text: str, name: str = "compat.toml") -> Path:
+    for test in ("tests/integration/test_smoke.py", "tests/smoke.py", "tests/crew.py"):
+        (tmp_path / test).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / test).touch()
+    (tmp_path / "mylib/integrations").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "mylib/integrations/crewai.py").touch()
     path = tmp_path / name
     path.write_text(textwrap.dedent(text))
     return path

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import io
 
+from compat.results import Result, Status
 from compat.sweep import Progress
 
-RESULT = {"status": "failed", "session": "compat-acme-min-3.12", "duration_s": 1.5}
+RESULT = Result(
+    "compat-acme-min-3.12", "acme", "min", "acme-sdk", "1.0.0", "3.12",
+    status=Status.FAILED, duration_s=1.5,
+)  # fmt: skip
 
 
 class Terminal(io.StringIO):
@@ -32,5 +36,7 @@ def test_live_status_line_on_a_terminal(monkeypatch) -> None:
     progress.finished(RESULT)
     progress.close()
     text = stream.getvalue()
-    assert "\r\033[Kdone 0/2 · running 1 · failed 0 · 00:00" in text
-    assert "[1/2] ❌ failed" in text and text.endswith("done 1/2 · running 0 · failed 1 · 00:00\n")
+    assert "\r\033[Kdone 0/2 · running 1 · unchanged 0 · failed 0 · 00:00" in text
+    assert "[1/2] ❌ failed" in text and text.endswith(
+        "done 1/2 · running 0 · unchanged 0 · failed 1 · 00:00\n"
+    )
