@@ -133,11 +133,11 @@ class IndexClient:
         *,
         cache_dir: Path | None = None,
         offline: bool = False,
-        timeout: float = 30.0,
+        timeout: float | None = None,
     ) -> None:
         self.index_url = index_url.rstrip("/") + "/"
         self.offline = offline
-        self.timeout = timeout
+        self.timeout = timeout or float(os.environ.get("COMPAT_INDEX_TIMEOUT") or 30)
         self.cache_dir = cache_dir or default_cache_dir()
         self.adapter = CacheControlAdapter(
             cache=SeparateBodyFileCache(str(self.cache_dir / "http")),

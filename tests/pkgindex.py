@@ -24,6 +24,7 @@ import io
 import json
 import tarfile
 import threading
+import time
 import zipfile
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -204,8 +205,9 @@ class _Handler(BaseHTTPRequestHandler):
         index = self.server.index
         index._record(self.command, self.path, dict(self.headers.items()))
         path = self.path.split("?", 1)[0].split("#", 1)[0]
-        if index.fail:
-            self._send(503, b"service unavailable\n", "text/plain", body=body)
+        fault = index.current_fault()
+        if fault:
+            self._fault(fault, body)
         elif path.startswith("/files/"):
             self._serve_file(path.removeprefix("/files/"), body)
         elif path in ("/simple", "/simple/"):
@@ -214,6 +216,27 @@ class _Handler(BaseHTTPRequestHandler):
             self._serve_project(path.removeprefix("/simple/").strip("/"), body)
         else:
             self._send(404, b"not found\n", "text/plain", body=body)
+
+    def _fault(self, fault: str, body: bool) -> None:
+        """Answer as a broken index would (see ``IndexServer.fault``)."""
+        if fault == "hang":
+            time.sleep(self.server.index.hang_seconds)
+            self.close_connection = True
+        elif fault == "refuse":
+            self.close_connection = True  # hang up without an answer
+        elif fault == "500":
+            self._send(500, b"internal server error\n", "text/plain", body=body)
+        elif fault == "garbage":
+            self._send(200, b'{"files": [{"filename": ', JSON_TYPE, body=body)
+        elif fault == "empty":
+            self._send(200, b"", JSON_TYPE, body=body)
+        elif fault == "shape":
+            self._send(200, b'{"files": {"not": "a list"}}', JSON_TYPE, body=body)
+        elif fault == "login":
+            page = b'<html><body><form action="/login"><input type="password" name="pw"></form></body></html>'
+            self._send(200, page, HTML_TYPE, body=body)
+        else:  # "503" and the legacy ``fail = True``
+            self._send(503, b"service unavailable\n", "text/plain", body=body)
 
     def _serve_project(self, name: str, body: bool) -> None:
         index = self.server.index
@@ -236,6 +259,8 @@ class _Handler(BaseHTTPRequestHandler):
             "Cache-Control": f"max-age={self.server.index.max_age}",
             "Vary": "Accept",
         }
+        if not self.server.index.cache_headers:  # an index that says nothing about caching
+            headers = {"Vary": "Accept"}
         if _etag_matches(etag, self.headers.get("If-None-Match", "")):
             self.send_response(304)
             for key, value in headers.items():
@@ -315,7 +340,13 @@ class IndexServer:
         self.root = Path(root)
         self.html_only = html_only
         self.max_age = max_age
-        self.fail = False
+        self.fail = False  # True: every request gets 503
+        # A fault for every request ("503", "500", "hang", "refuse", "garbage", "empty",
+        # "shape", "login"), from request number ``fault_after`` on (0: at once).
+        self.fault: str | None = None
+        self.fault_after = 0
+        self.hang_seconds = 30.0
+        self.cache_headers = True
         self.requests: list[tuple[str, str, dict]] = []
         self._projects: dict[str, dict[str, _File]] = {}  # normalized name -> filename -> file
         self._lock = threading.Lock()
@@ -401,6 +432,13 @@ class IndexServer:
                 yanked=yanked,
                 upload_time=upload_time,
             )
+
+    def current_fault(self) -> str | None:
+        if self.fail:
+            return "503"
+        if self.fault and len(self.requests) > self.fault_after:
+            return self.fault
+        return None
 
     def _record(self, method: str, path: str, headers: dict) -> None:
         with self._lock:

@@ -234,3 +234,82 @@ def test_known_verdicts_survive_a_fresh_clone(index, tmp_path, capsys) -> None:
     assert run(root, "report") == 0
     assert (root / "docs/compatibility-matrix.md").read_text() == committed
     assert len(load_known(load(root / "compat.toml")).results) == 2
+
+
+def test_each_cell_is_judged_by_its_own_tests(index, tmp_path, capsys) -> None:
+    index.add(
+        acme("1.0.0"),
+        acme("1.1.0"),
+        Release("beta-sdk", "1.0.0", modules={"beta_sdk/__init__.py": "VALUE = 1\n"}),
+    )
+    tests = {
+        "tests/test_acme.py": SMOKE,
+        "tests/test_beta.py": "import beta_sdk\n\n\ndef test_beta():\n    assert beta_sdk.VALUE\n",
+    }
+    integrations = (
+        '[integrations.acme]\npackage = "acme-sdk"\n\n'
+        '[integrations.beta]\npackage = "beta-sdk"\nmin = "1.0.0"\n'
+    )
+    root = project(tmp_path / "p", index, integrations=integrations, tests=tests)
+    assert run(root, "run", "--all") == 0
+    results = load_all(root / ".compat/results").results
+    acme_min = results[f"compat-acme-min-{PY}"]
+    assert acme_min.status is Status.PASSED and acme_min.tests["passed"] == 1
+    assert any("tests/test_beta.py" in note and "beta_sdk" in note for note in acme_min.notes)
+    assert results[f"compat-beta-min-{PY}"].status is Status.PASSED
+    # A collection error in the cell's own tests still fails it.
+    (root / "tests/test_acme.py").write_text("import acme_sdk.gone\n\n\ndef test_acme():\n    pass\n")
+    assert run(root, "run", "compat-acme-min") == 1
+    failed = load_all(root / ".compat/results").results[f"compat-acme-min-{PY}"]
+    assert failed.status is Status.FAILED and "acme_sdk.gone" in failed.failures[0].message
+
+
+DEPRECATING = """\
+import warnings
+from warnings import warn
+
+
+def old():
+    warn("old() is deprecated, use new()", DeprecationWarning, stacklevel=2)
+    return 1
+
+
+class Client:
+    def __init__(self):
+        old()  # the upstream's own use of its deprecated API
+
+
+def greet():
+    return "hi"
+"""
+
+
+def test_deprecations_are_attributed(index, tmp_path, capsys) -> None:
+    index.add(acme("1.0.0", DEPRECATING), acme("1.1.0", DEPRECATING))
+    tests = {
+        "tests/conftest.py": "import acme_sdk  # imports the upstream before any plugin hook\n",
+        "tests/test_acme.py": (
+            "import acme_sdk\n\n\ndef test_client():\n    acme_sdk.Client()\n\n\n"
+            "def test_old():\n    assert acme_sdk.old() == 1\n"
+        ),
+    }
+    root = project(tmp_path / "p", index, tests=tests)
+    assert run(root, "run", "--all") == 0
+    result = stored(root)["latest"]
+    assert result.status is Status.DEPRECATED
+    by = {d.attribution: d for d in result.deprecations}
+    assert by["usage"].source == "tests/test_acme.py:9"  # the test calls old()
+    assert by["internal"].source.endswith("acme_sdk/__init__.py:12")  # Client() calls old()
+    # Only the upstream's own use: recorded and shown, not ⚠️ (unless asked for).
+    (root / "tests/test_acme.py").write_text(
+        "import acme_sdk\n\n\ndef test_client():\n    acme_sdk.Client()\n"
+    )
+    assert run(root, "run", "--all") == 0
+    quiet = stored(root)["latest"]
+    assert quiet.status is Status.PASSED and [d.attribution for d in quiet.deprecations] == ["internal"]
+    assert run(root, "report") == 0
+    assert "upstream-internal, not counted" in (root / "docs/compatibility-matrix.md").read_text()
+    config = root / "compat.toml"
+    config.write_text(config.read_text().replace("install-project = false", 'install-project = false\ndeprecations = "all"'))
+    assert run(root, "run", "--all") == 0
+    assert stored(root)["latest"].status is Status.DEPRECATED
