@@ -13,7 +13,9 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from compat import init as init_cmd
 from compat import issues as issues_cmd
+from compat import pullrequest as pullrequest_cmd
 from compat import matrix as matrix_mod
 from compat.errors import CompatError, Interrupted
 from compat.fileio import write_atomic
@@ -240,6 +242,52 @@ def cmd_bisect(args: argparse.Namespace) -> int:
     return bisect.exit_code(answer)
 
 
+def known_supports(args: argparse.Namespace):
+    """(matrix, support facts per integration, unreadable result files) from the verdicts."""
+    from compat.report import build_rows, load_known, supports
+
+    matrix = load_matrix(args)
+    try:
+        plan: Plan | None = make_plan_for(matrix, args.offline)
+    except IndexFailure as exc:
+        print(safe(f"compat: {exc}; using the stored verdicts alone"), file=sys.stderr)
+        plan = None
+    known = load_known(matrix)
+    return matrix, supports(build_rows(matrix, known.results, plan)), known.problems
+
+
+def cmd_metadata(args: argparse.Namespace) -> int:
+    from compat import metadata
+
+    matrix, facts, problems = known_supports(args)
+    files = metadata.updates(facts, matrix.root)
+    if not files:
+        print(f"compat: no integration in {matrix.source.name} has a `file`: nothing to do")
+    code, text = metadata.apply(files, write=args.write)
+    print(text, end="")
+    for problem in problems:
+        print(safe(f"compat: skipped {problem}"), file=sys.stderr)
+    return 2 if problems else (code if args.check else 0)
+
+
+def cmd_notices(args: argparse.Namespace) -> int:
+    from compat import metadata, notices
+
+    matrix, facts, problems = known_supports(args)
+    target = args.write or args.check or matrix.settings.notices
+    if not target or target is True:
+        raise ConfigError(
+            f"no notices module: pass --write PATH, or set `notices` in {matrix.source.name}"
+        )
+    source = notices.render(facts, category=matrix.settings.notices_category)
+    update = notices.update_file(matrix.root / target, source, str(target))
+    code, text = metadata.apply([update], write=bool(args.write))
+    print(text, end="")
+    for problem in problems:
+        print(safe(f"compat: skipped {problem}"), file=sys.stderr)
+    return 2 if problems else (code if args.check else 0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="compat", description=__doc__)
     common = argparse.ArgumentParser(add_help=False)
@@ -309,6 +357,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index-url", help="the index to download from (default: the matrix's)")
     p.add_argument("--json", action="store_true", help="print the breakages as JSON")
     p.set_defaults(func=cmd_apidiff)
+
+    p = sub.add_parser(
+        "metadata", parents=[common], help="the version-metadata block of each integration file"
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help="rewrite the blocks that disagree")
+    mode.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 with a diff on disagreement"
+    )
+    p.set_defaults(func=cmd_metadata)
+
+    p = sub.add_parser(
+        "notices", parents=[common], help="the runtime notices module your library ships"
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--write", nargs="?", const=True, metavar="PATH", help="write it (default: `notices`)"
+    )
+    mode.add_argument(
+        "--check", nargs="?", const=True, metavar="PATH", help="exit 1 with a diff when stale"
+    )
+    p.set_defaults(func=cmd_notices)
+
+    p = sub.add_parser("init", parents=[common], help="write a starting compat.toml")
+    init_cmd.add_arguments(p)
+    p.set_defaults(func=init_cmd.run)
+
+    p = sub.add_parser(
+        "pull-request",
+        parents=[common],
+        help="open or update the one pull request with the regenerated files",
+    )
+    pullrequest_cmd.add_arguments(p)
+    p.set_defaults(func=pullrequest_cmd.run)
 
     for name, what in (
         ("dependabot", ".github/dependabot.yml"),

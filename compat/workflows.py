@@ -12,6 +12,7 @@ import difflib
 import json
 import math
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -226,7 +227,8 @@ def pr_paths(matrix: Matrix) -> list[str]:
 
 
 def matrix_workflow(matrix: Matrix) -> str:
-    """The weekly / pull-request workflow: plan → one job per cell → report and issues."""
+    """The weekly / pull-request workflow: plan → one job per cell → report and issues, and
+    (not on pull requests) the pull request that updates the generated files."""
     layout = Layout.of(matrix)
     python = tool_python(matrix)
     results = layout.path(matrix.settings.results_dir)
@@ -312,9 +314,57 @@ def matrix_workflow(matrix: Matrix) -> str:
             "plan": _with_defaults(plan, layout),
             "cell": _with_defaults(cell, layout),
             "report": _with_defaults(report, layout),
+            "update": _with_defaults(_update_job(matrix, python, results), layout),
         },
     }
     return header("compat workflows", matrix) + to_yaml(data)
+
+
+def _update_job(matrix: Matrix, python: str, results: str) -> dict:
+    """Regenerate docs, metadata blocks and notices; open or update the one pull request.
+
+    Its own job, so that only it may push and open pull requests (the report job files
+    issues); never on pull requests; one at a time.
+    """
+    steps = [
+        *_steps_setup(matrix, python),
+        {
+            "name": "Collect the results",
+            "uses": DOWNLOAD,
+            "with": {"pattern": "compat-*", "path": results, "merge-multiple": True},
+        },
+        {
+            # exit 1 (something incompatible) is the report job's news; 2 stops here
+            "name": "Render the compatibility matrix",
+            "run": "compat report || test $? -eq 1",
+        },
+        {"name": "Rewrite the version metadata", "run": "compat metadata --write"},
+    ]
+    notices = getattr(matrix.settings, "notices", None)
+    if notices:
+        steps.append(
+            {
+                "name": "Regenerate the runtime notices",
+                "run": f"compat notices --write {shlex.quote(notices)}",
+            }
+        )
+    steps.append(
+        {
+            "name": "Open or update the pull request",
+            "env": {"GITHUB_TOKEN": "${{ secrets.GITHUB_TOKEN }}"},
+            "run": "compat pull-request",
+        }
+    )
+    return {
+        "needs": ["plan", "cell"],
+        "if": "${{ !cancelled() && needs.plan.result == 'success' "
+        "&& github.event_name != 'pull_request' }}",
+        "runs-on": "ubuntu-latest",
+        "timeout-minutes": 15,
+        "permissions": {"contents": "write", "pull-requests": "write"},
+        "concurrency": {"group": "compat-update-matrix", "cancel-in-progress": False},
+        "steps": steps,
+    }
 
 
 def upstream_workflow(matrix: Matrix) -> str:

@@ -1,9 +1,11 @@
-"""A local fake of the GitHub REST API for tests: releases, issues, comments, search.
+"""A local fake of the GitHub REST API for tests: releases, issues, comments, search, pulls.
 
 Served by a threaded ``http.server`` on 127.0.0.1. Lists are paginated with
 ``per_page`` / ``page`` and ``Link: <…>; rel="next"`` headers like GitHub's.
 Switches: ``rate_limit_once`` answers the next request 403 with
-``X-RateLimit-Remaining: 0``; ``fail_5xx = N`` answers the next N requests 502.
+``X-RateLimit-Remaining: 0``; ``fail_5xx = N`` answers the next N requests 502;
+``hide_pulls_once`` lists no pull requests once (another run opened one meanwhile).
+Creating a pull request for a head that has an open one answers 422 like GitHub.
 Every request is recorded in ``requests`` (method, path, headers, JSON body).
 
     with FakeGitHub() as gh:
@@ -42,6 +44,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._handle()
 
+    def do_PATCH(self) -> None:
+        self._handle()
+
     def _handle(self) -> None:
         fake = self.server.fake
         length = int(self.headers.get("Content-Length") or 0)
@@ -69,6 +74,9 @@ class FakeGitHub:
         self.releases: dict[str, list[dict]] = {}  # repo -> releases, newest first
         self.issues: dict[str, list[dict]] = {}  # repo -> issues, oldest first
         self.comments: dict[tuple[str, int], list[dict]] = {}
+        self.pulls: dict[str, list[dict]] = {}  # repo -> pull requests, oldest first
+        self.default_branch = "main"
+        self.hide_pulls_once = False
         self.requests: list[Request] = []
         self.rate_limit_once = False
         self.retry_after: str | None = None  # with rate_limit_once: send Retry-After instead
@@ -139,8 +147,29 @@ class FakeGitHub:
         issues.append(issue)
         return issue
 
+    def add_pull(self, repo: str, head: str, base: str = "main", title: str = "", body: str = "",
+                 state: str = "open") -> dict:  # fmt: skip
+        """Add a pull request from branch ``head`` of ``repo`` itself."""
+        self.add_repo(repo)
+        number = 1 + max(
+            (item["number"] for item in [*self.issues[repo], *self.pulls.get(repo, [])]),
+            default=0,
+        )
+        owner = repo.split("/")[0]
+        pull = {
+            "number": number,
+            "title": title,
+            "body": body,
+            "state": state,
+            "head": {"ref": head, "label": f"{owner}:{head}"},
+            "base": {"ref": base},
+            "html_url": f"https://github.com/{repo}/pull/{number}",
+        }
+        self.pulls.setdefault(repo, []).append(pull)
+        return pull
+
     def writes(self) -> list[Request]:
-        return [r for r in self.requests if r.method == "POST"]
+        return [r for r in self.requests if r.method in ("POST", "PATCH")]
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -166,6 +195,9 @@ class FakeGitHub:
     def _route(self, method: str, path: str, query: dict, body: dict | None):
         if method == "GET" and path == "/search/issues":
             return self._page(path, query, self._search(query.get("q", "")), wrap=True)
+        match = re.fullmatch(r"/repos/([^/]+/[^/]+)(?:/pulls(?:/(\d+))?)?", path)
+        if match:
+            return self._pulls(method, path, match.group(1), match.group(2), query, body)
         match = re.fullmatch(r"/repos/([^/]+/[^/]+)/(releases|issues)(?:/(\d+)/comments)?", path)
         if not match:
             return 404, {"message": "Not Found"}, {}
@@ -213,6 +245,44 @@ class FakeGitHub:
         phrase = re.search(r'"([^"]*)"', q)
         found = self._open_issues(repo.group(1), None) if repo else []
         return [i for i in found if not phrase or phrase.group(1).lower() in i["title"].lower()]
+
+    def _pulls(self, method: str, path: str, repo: str, number: str | None, query: dict,
+               body: dict | None):  # fmt: skip
+        if repo not in self.releases and repo not in self.issues:
+            return 404, {"message": "Not Found"}, {}
+        if not path.endswith(("/pulls", f"/pulls/{number}")):  # the repository itself
+            return 200, {"full_name": repo, "default_branch": self.default_branch}, {}
+        pulls = self.pulls.setdefault(repo, [])
+        if number is None and method == "GET":
+            if self.hide_pulls_once:
+                self.hide_pulls_once = False
+                return self._page(path, query, [])
+            found = [
+                p for p in pulls
+                if query.get("state", "open") in ("all", p["state"])
+                and query.get("head") in (None, p["head"]["label"])
+                and query.get("base") in (None, p["base"]["ref"])
+            ]  # fmt: skip
+            return self._page(path, query, found)
+        if number is None and method == "POST":
+            body = body or {}
+            label = f"{repo.split('/')[0]}:{body.get('head')}"
+            if any(p["state"] == "open" and p["head"]["label"] == label for p in pulls):
+                message = f"A pull request already exists for {label}."
+                errors = [{"resource": "PullRequest", "code": "custom", "message": message}]
+                return 422, {"message": "Validation Failed", "errors": errors}, {}
+            pull = self.add_pull(repo, body["head"], body["base"], body["title"], body.get("body"))
+            return 201, pull, {}
+        pull = next((p for p in pulls if p["number"] == int(number or 0)), None)
+        if pull is None:
+            return 404, {"message": "Not Found"}, {}
+        if method == "PATCH":
+            for key in ("title", "body", "state"):
+                if key in (body or {}):
+                    pull[key] = body[key]
+            if "base" in (body or {}):
+                pull["base"] = {"ref": body["base"]}
+        return 200, pull, {}
 
     def _create(self, repo: str, body: dict) -> dict:
         return self.add_issue(repo, body["title"], body.get("body", ""), body.get("labels", []))

@@ -56,11 +56,20 @@ def check_jsonschema(schema: str, *files: Path) -> subprocess.CompletedProcess:
     )
 
 
+def paths_of_the_matrix(root: Path) -> None:
+    """The tests and the integration module the TOML names (the matrix checks they exist)."""
+    for name in ("tests/integration/test_smoke.py", "tests/more/test_x.py", "tests/test_openai.py",
+                 "mylib/integrations/crewai.py"):  # fmt: skip
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("")
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A small invented project (not nox-compat) whose compat.toml needs no index."""
     (tmp_path / "compat.toml").write_text(TOML)
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "mylib"\nversion = "1"\n')
+    paths_of_the_matrix(tmp_path)
     return tmp_path
 
 
@@ -71,6 +80,7 @@ def monorepo(tmp_path: Path) -> Path:
     sub = tmp_path / "libs" / "mylib"
     sub.mkdir(parents=True)
     (sub / "compat.toml").write_text(TOML)
+    paths_of_the_matrix(sub)
     return tmp_path
 
 
@@ -240,6 +250,94 @@ def test_matrix_workflow_triggers_jobs_and_paths(project, capsys):
     assert "compat report" in [s.get("run") for s in report["steps"]]
     # the tool's own jobs use the newest Python of the matrix
     assert plan["steps"][1]["with"]["python-version"] == "3.12"
+
+
+def write_generated(config: Path) -> None:
+    """The files as `compat workflows` writes them (straight from the generator)."""
+    for path, text in workflows.generated(load(config)).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def with_notices(root: Path, path: str = "mylib/_compat notices.py") -> Path:
+    config = root / "compat.toml"
+    config.write_text(
+        config.read_text().replace(
+            "timeout = 1000\n",
+            f'timeout = 1000\nnotices = "{path}"\nnotices-category = "RuntimeWarning"\n',
+        )
+    )
+    return config
+
+
+def test_update_job_opens_the_pull_request_with_least_permissions(project):
+    write_generated(with_notices(project))
+    data = parse((project / workflows.MATRIX_WORKFLOW).read_text())
+    assert data["permissions"] == {"contents": "read"}  # the default for every job
+    jobs = data["jobs"]
+    assert list(jobs) == ["plan", "cell", "report", "update"]
+    assert [
+        name for name, job in jobs.items() if "write" in job.get("permissions", {}).values()
+    ] == [
+        "report",
+        "update",
+    ]
+    assert jobs["report"]["permissions"] == {"contents": "read", "issues": "write"}
+    update = jobs["update"]
+    assert update["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert update["needs"] == ["plan", "cell"]
+    assert "github.event_name != 'pull_request'" in update["if"]  # never on pull requests
+    assert "!cancelled()" in update["if"] and "needs.plan.result == 'success'" in update["if"]
+    assert update["concurrency"] == {"group": "compat-update-matrix", "cancel-in-progress": False}
+    runs = [step.get("run") for step in update["steps"] if "run" in step]
+    assert runs[1:] == [
+        "compat report || test $? -eq 1",  # incompatible (1) is news for the PR, not an error
+        "compat metadata --write",
+        "compat notices --write 'mylib/_compat notices.py'",
+        "compat pull-request",
+    ]
+    assert update["steps"][-1]["env"] == {"GITHUB_TOKEN": "${{ secrets.GITHUB_TOKEN }}"}
+    download = next(s for s in update["steps"] if s.get("uses") == workflows.DOWNLOAD)
+    assert download["with"] == {
+        "pattern": "compat-*",
+        "path": "out/results",
+        "merge-multiple": True,
+    }
+    # no third-party action opens the pull request
+    uses = {s["uses"] for job in jobs.values() for s in job["steps"] if "uses" in s}
+    assert uses == {
+        workflows.CHECKOUT,
+        workflows.SETUP_PYTHON,
+        workflows.UPLOAD,
+        workflows.DOWNLOAD,
+    }
+
+
+def test_without_notices_there_is_no_notices_step(project):
+    write_generated(project / "compat.toml")
+    update = parse((project / workflows.MATRIX_WORKFLOW).read_text())["jobs"]["update"]
+    runs = [step.get("run", "") for step in update["steps"]]
+    assert not any("compat notices" in run for run in runs)
+    assert runs[-1] == "compat pull-request"
+
+
+def test_update_job_is_valid_in_a_monorepo_and_with_notices(project, monorepo, tmp_path):
+    # (both fixtures share tmp_path and so .github: validate copies side by side)
+    files = []
+    for number, config in enumerate(
+        [with_notices(project), with_notices(monorepo / "libs/mylib", "pkg/_notices.py")]
+    ):
+        path = tmp_path / f"check{number}" / workflows.MATRIX_WORKFLOW
+        path.parent.mkdir(parents=True)
+        path.write_text(workflows.matrix_workflow(load(config)))
+        files.append(path)
+    update = parse(files[1].read_text())["jobs"]["update"]
+    assert update["defaults"] == {"run": {"working-directory": "libs/mylib"}}
+    assert "compat notices --write pkg/_notices.py" in [s.get("run") for s in update["steps"]]
+    result = check_jsonschema("vendor.github-workflows", *files)
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = actionlint(*files)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_upstream_workflow_and_issue_template(project, capsys):
