@@ -15,8 +15,8 @@ from pathlib import Path
 
 from compat import init as init_cmd
 from compat import issues as issues_cmd
-from compat import pullrequest as pullrequest_cmd
 from compat import matrix as matrix_mod
+from compat import pullrequest as pullrequest_cmd
 from compat.errors import CompatError, Interrupted
 from compat.fileio import write_atomic
 from compat.index import IndexClient, IndexFailure
