@@ -32,11 +32,12 @@ from compat.plan import Cell
 from compat.results import Status
 
 _NETWORK = re.compile(
-    r"(?i)(failed to fetch|error sending request|could not connect|connection refused|"
-    r"connection reset|dns error|tcp connect error|operation timed out|timed out|"
-    r"request failed after|failed to download|http status server error|"
-    r"status code: 5\d\d|\b50[234]\b|network is unreachable|name or service not known)"
+    r"(?i)(error sending request|could not connect|connection refused|connection reset|"
+    r"dns error|tcp connect error|operation timed out|request failed after|"
+    r"http status server error|status code: 5\d\d|network is unreachable|"
+    r"name or service not known|connection closed before message completed)"
 )
+_HASH = re.compile(r"(?i)hash mismatch")
 _PYTHON_LOCK = threading.Lock()
 
 
@@ -228,8 +229,16 @@ def _compile(
 def uv_problem(matrix: Matrix, output: str) -> Problem:
     """What a failed uv step means: the index out of reach (ours), else the upstream's."""
     reason = key_sentences(output)
+    index = matrix.settings.index
+    if _HASH.search(output):
+        return Problem(
+            Status.ERROR,
+            f"the package index served a file that does not match its hash ({reason})",
+            f"the index {_shown(index.url)} (from {index.source}) or a proxy in between is "
+            "serving wrong files; the stored verdicts are kept",
+            output,
+        )
     if _NETWORK.search(output) and "No solution found" not in output:
-        index = matrix.settings.index
         return Problem(
             Status.ERROR,
             f"the package index could not be reached ({reason})",

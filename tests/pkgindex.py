@@ -22,6 +22,7 @@ import hashlib
 import html
 import io
 import json
+import secrets
 import tarfile
 import threading
 import time
@@ -208,8 +209,8 @@ class _Handler(BaseHTTPRequestHandler):
         fault = index.current_fault()
         if fault:
             self._fault(fault, body)
-        elif path.startswith("/files/"):
-            self._serve_file(path.removeprefix("/files/"), body)
+        elif path.startswith(f"/files/{index.token}/"):
+            self._serve_file(path.removeprefix(f"/files/{index.token}/"), body)
         elif path in ("/simple", "/simple/"):
             self._serve_simple(index._project_list(self._wants_json()), body)
         elif path.startswith("/simple/"):
@@ -340,6 +341,9 @@ class IndexServer:
         self.root = Path(root)
         self.html_only = html_only
         self.max_age = max_age
+        # File URLs are unique to this server: a port used again by a later test never
+        # serves other bytes under a URL that uv's cache already holds.
+        self.token = secrets.token_hex(6)
         self.fail = False  # True: every request gets 503
         # A fault for every request ("503", "500", "hang", "refuse", "garbage", "empty",
         # "shape", "login"), from request number ``fault_after`` on (0: at once).
@@ -481,7 +485,7 @@ class IndexServer:
     def _json_file(self, file: _File) -> dict:
         return {
             "filename": file.filename,
-            "url": f"{self.url}/files/{file.filename}",
+            "url": f"{self.url}/files/{self.token}/{file.filename}",
             "hashes": {"sha256": file.sha256},
             "requires-python": file.requires_python,
             "yanked": file.yanked,
@@ -497,7 +501,7 @@ class IndexServer:
         if file.yanked is not False:
             reason = "" if file.yanked is True else file.yanked
             attrs += f' data-yanked="{html.escape(reason)}"'
-        href = f"{self.url}/files/{file.filename}#sha256={file.sha256}"
+        href = f"{self.url}/files/{self.token}/{file.filename}#sha256={file.sha256}"
         return f'<a href="{html.escape(href)}"{attrs}>{html.escape(file.filename)}</a><br>\n'
 
 

@@ -232,7 +232,10 @@ def test_json_pages(index_server: IndexServer) -> None:
         "acme_sdk-2.0.0.tar.gz",
     ]
     first = files["acme_sdk-1.10.0-py3-none-any.whl"]
-    assert first["url"] == f"{index_server.url}/files/acme_sdk-1.10.0-py3-none-any.whl"
+    assert (
+        first["url"]
+        == f"{index_server.url}/files/{index_server.token}/acme_sdk-1.10.0-py3-none-any.whl"
+    )
     assert first["requires-python"] == ">=3.9"
     assert first["yanked"] is False
     assert first["core-metadata"] is False
@@ -265,7 +268,7 @@ def test_html_pages(index_server: IndexServer) -> None:
     wheel = (index_server.root / "files" / "acme_sdk-1.0.0-py3-none-any.whl").read_bytes()
     sha256 = hashlib.sha256(wheel).hexdigest()
     assert (
-        f'<a href="{index_server.url}/files/acme_sdk-1.0.0-py3-none-any.whl#sha256={sha256}"'
+        f'<a href="{index_server.url}/files/{index_server.token}/acme_sdk-1.0.0-py3-none-any.whl#sha256={sha256}"'
         ' data-requires-python="&gt;=3.8,&lt;4">acme_sdk-1.0.0-py3-none-any.whl</a>'
     ) in page
     assert 'data-yanked="">acme_sdk-1.1.0-py3-none-any.whl</a>' in page
@@ -278,7 +281,7 @@ def test_redirects_and_not_found(index_server: IndexServer) -> None:
         status, headers, _ = get(index_server, path)
         assert (status, headers["Location"]) == (301, "/simple/acme-sdk/")
     assert get(index_server, "/simple/nope/")[0] == 404
-    assert get(index_server, "/files/nope-1.0-py3-none-any.whl")[0] == 404
+    assert get(index_server, f"/files/{index_server.token}/nope-1.0-py3-none-any.whl")[0] == 404
     assert get(index_server, "/elsewhere")[0] == 404
 
 
@@ -306,7 +309,7 @@ def test_etag_cache_control_and_head(index_server: IndexServer) -> None:
     assert headers["ETag"] != etag
 
     status, headers, body = get(
-        index_server, "/files/acme_sdk-1.0.0-py3-none-any.whl", method="HEAD"
+        index_server, f"/files/{index_server.token}/acme_sdk-1.0.0-py3-none-any.whl", method="HEAD"
     )
     assert status == 200
     assert body == b""
@@ -319,12 +322,14 @@ def test_outage_requests_log_and_quiet(
     index_server.add(Release("acme-sdk", "1.0.0"))
     index_server.fail = True
     assert get(index_server, "/simple/acme-sdk/")[0] == 503
-    assert get(index_server, "/files/acme_sdk-1.0.0-py3-none-any.whl")[0] == 503
+    assert (
+        get(index_server, f"/files/{index_server.token}/acme_sdk-1.0.0-py3-none-any.whl")[0] == 503
+    )
     index_server.fail = False
     assert get(index_server, "/simple/acme-sdk/", {"X-Test": "yes"})[0] == 200
     assert [(method, path) for method, path, _ in index_server.requests] == [
         ("GET", "/simple/acme-sdk/"),
-        ("GET", "/files/acme_sdk-1.0.0-py3-none-any.whl"),
+        ("GET", f"/files/{index_server.token}/acme_sdk-1.0.0-py3-none-any.whl"),
         ("GET", "/simple/acme-sdk/"),
     ]
     assert index_server.requests[-1][2]["X-Test"] == "yes"
@@ -396,7 +401,9 @@ def test_uv_reads_sdist_metadata_without_building(
         "acme-core==1.0.0",
         "acme-sdk==0.5.0",
     ]
-    assert ("GET", "/files/acme_sdk-0.5.0.tar.gz") in [(m, p) for m, p, _ in index_server.requests]
+    assert ("GET", f"/files/{index_server.token}/acme_sdk-0.5.0.tar.gz") in [
+        (m, p) for m, p, _ in index_server.requests
+    ]
 
 
 def test_uv_revalidates_with_etag_and_sees_added_releases(tmp_path: Path) -> None:
