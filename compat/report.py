@@ -110,6 +110,11 @@ def load_known(matrix: Matrix) -> Loaded:
     for result in stored.results.values():
         known.add(result)
     known.problems += stored.problems
+    for integ in matrix.integrations:
+        try:
+            load_answer(matrix.results_dir, integ.name)
+        except ResultError as exc:
+            known.problems.append(str(exc))
     return known
 
 

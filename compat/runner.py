@@ -31,6 +31,7 @@ from compat.errors import Interrupted
 from compat.matrix import Matrix
 from compat.plan import Cell
 from compat.results import Deprecation, Failure, Result, Status
+from compat.text import redact
 
 PLUGIN_DIR = Path(__file__).parent / "_plugin"
 # Variables the code under test never sees (unless named in `pass-env`).
@@ -151,8 +152,12 @@ def run_cell(
 
 
 def _fail(result: Result, problem: envs.Problem) -> None:
-    result.status, result.message, result.hint = problem.status, problem.message, problem.hint
-    result.log_tail = procs.Output(1, problem.log).tail
+    result.status, result.message, result.hint = (
+        problem.status,
+        redact(problem.message),
+        problem.hint,
+    )
+    result.log_tail = redact(procs.Output(1, problem.log).tail)
 
 
 def _run_steps(
@@ -284,7 +289,7 @@ def _run_tests(
             report = json.loads(report_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             report = None
-    result.log_tail = out.tail
+    result.log_tail = redact(out.tail)
     classify(result, report, out, own_modules, matrix)
 
 

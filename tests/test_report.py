@@ -277,3 +277,15 @@ def test_errors_never_hide_a_judged_verdict(tmp_path: Path) -> None:
     write_docs(matrix, load_known(matrix).results, None)
     text = matrix.docs_path.read_text()
     assert "1.0.0 ✅ stale" in text and "`uv python install 3.11`" in text
+
+
+def test_a_corrupt_bisect_answer_is_named(tmp_path: Path, capsys) -> None:
+    root = project(tmp_path)
+    matrix = load(root / "compat.toml")
+    save(result("min", "1.0.0"), matrix.results_dir)
+    (matrix.results_dir / "bisect-acme.answer.json").write_text(
+        '{"integration": "acme", "good": "x"'
+    )
+    assert main(["report", "--config", str(root / "compat.toml"), "--offline"]) == 2
+    assert "bisect-acme.answer.json" in capsys.readouterr().err
+    assert "| 3.11 | 1.0.0 ✅ |" in matrix.docs_path.read_text()
