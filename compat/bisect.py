@@ -122,7 +122,6 @@ def run(
     bad: str | None = None,
     python: str | None = None,
     verify: bool = False,
-    snapshot: str = "",
     echo: Callable[[str], None] = print,
 ) -> Answer:
     """Bisect integration ``name``; ``known`` are the stored results (by session)."""
@@ -172,7 +171,7 @@ def run(
     def probe(version: Version) -> Result:
         cell = bisect_cell(integ, str(version), python)
         echo(f"bisect: testing {integ.package} {version} on Python {python} …")
-        result = run_cell(cell, matrix, previous=known.get(cell.session), snapshot=snapshot)
+        result = run_cell(cell, matrix, previous=known.get(cell.session))
         save(result, matrix.results_dir)
         answer.cells.append(
             {"session": cell.session, "version": str(version), "status": result.status.value}

@@ -37,8 +37,19 @@ def positive_int(text: str) -> int:
     return value
 
 
+def snapshot_date(text: str) -> str:
+    try:
+        return matrix_mod.parse_snapshot(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a date like 2026-11-01 or an RFC 3339 time, got {text!r}"
+        ) from None
+
+
 def load_matrix(args: argparse.Namespace) -> Matrix:
     matrix = matrix_mod.load(args.config)
+    if getattr(args, "exclude_newer", None):
+        matrix = matrix_mod.with_snapshot(matrix, args.exclude_newer)
     for note in matrix.notes:
         print(f"compat: {note}", file=sys.stderr)
     return matrix
@@ -297,6 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--debug", action="store_true", help="print the traceback of an unexpected error"
+    )
+    common.add_argument(
+        "--exclude-newer",
+        type=snapshot_date,
+        metavar="DATE",
+        help="see the index as it was at DATE (UTC): the plan and every install",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -163,26 +163,41 @@ def requirement_groups(matrix: Matrix, cell: Cell) -> dict[str, list[str]]:
     return groups
 
 
-def resolve(step: Step, interpreter: str, snapshot: str = "") -> list[str] | Problem:
+def resolve(step: Step, interpreter: str) -> list[str] | Problem:
     """The exact pins of the cell (``name==version`` lines; the project as its path)."""
     matrix, cell = step.matrix, step.cell
     groups = requirement_groups(matrix, cell)
     options = [
         *matrix.settings.index.uv_args(),
-        *(["--exclude-newer", snapshot] if snapshot else []),
+        *(["--exclude-newer", snapshot] if (snapshot := matrix.settings.snapshot) else []),
     ]
-    if cell.resolution["integration"] != "highest":
-        floors = _compile(
-            step, interpreter, groups["integration"], options, cell.resolution["integration"]
-        )
+    lowered = cell.resolution["integration"]
+    if lowered != "highest":
+        floors = _compile(step, interpreter, groups["integration"], options, lowered)
         if isinstance(floors, Problem):
-            return floors
+            return _attributed(step, interpreter, options, floors, "its `with` and `deps`")
         direct = {_name(r) for r in groups["integration"]}
         groups["integration"] = [pin for pin in floors if _name(pin) in direct]
     wanted = [req for group in groups.values() for req in group]
     pins = _compile(step, interpreter, wanted, options, "highest")
-    if not isinstance(pins, Problem) or pins.status is Status.ERROR:
-        return pins
+    if isinstance(pins, Problem):
+        return _attributed(
+            step,
+            interpreter,
+            options,
+            pins,
+            "this project's requirements (with, deps, test-requires, the project)",
+        )
+    return pins
+
+
+def _attributed(
+    step: Step, interpreter: str, options: list[str], failed: Problem, others: str
+) -> Problem:
+    """Say whose requirements cannot be resolved: the upstream's own, or the combination."""
+    if failed.status is Status.ERROR:
+        return failed
+    cell = step.cell
     alone = _compile(step, interpreter, [f"{cell.package}=={cell.version}"], options, "highest")
     if isinstance(alone, Problem) and alone.status is Status.INSTALL_FAILED:
         return Problem(
@@ -193,9 +208,9 @@ def resolve(step: Step, interpreter: str, snapshot: str = "") -> list[str] | Pro
         )
     return Problem(
         Status.INSTALL_FAILED,
-        f"{cell.package} {cell.version} cannot be installed together with this project's "
-        f"requirements (with, deps, test-requires, the project) — {pins.message}",
-        log=pins.log,
+        f"{cell.package} {cell.version} cannot be installed together with {others} — "
+        f"{failed.message}",
+        log=failed.log,
     )
 
 

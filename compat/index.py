@@ -103,6 +103,16 @@ class Project:
         wanted = Version(str(version))
         return next((r for r in self.releases if r.version == wanted), None)
 
+    def as_of(self, when: datetime) -> Project:
+        """The project as the index showed it before ``when``, as uv's ``--exclude-newer`` sees
+        it: files uploaded then or later, or without an upload time, are left out."""
+        releases = []
+        for release in self.releases:
+            files = tuple(f for f in release.files if f.upload_time and f.upload_time < when)
+            if files:
+                releases.append(Release(release.version, files))
+        return Project(self.name, tuple(releases), self.from_cache)
+
 
 class _KeepUncachable(BaseHeuristic):
     """Give index pages without Cache-Control or Expires a short freshness of their own."""

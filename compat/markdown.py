@@ -193,6 +193,14 @@ def _grid(row: Row) -> list[str]:
                 text += " stale"
             cells.append(text)
         lines.append(f"| {python} | " + " | ".join(cells) + " |")
+    runs: dict[str, list[str]] = {}
+    for label in row.labels:
+        for r in row.cells:
+            if r.label == label and label not in runs.get(r.run_date, []):
+                runs.setdefault(r.run_date, []).append(label)
+    if len(runs) > 1:  # verdicts reused from earlier runs say when they were last run
+        dates = sorted(runs, reverse=True)
+        lines += ["", "Last run: " + " · ".join(f"{d} ({', '.join(runs[d])})" for d in dates)]
     return lines
 
 

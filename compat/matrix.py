@@ -11,7 +11,8 @@ import math
 import re
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -65,6 +66,7 @@ class Settings:
     deprecations: str = "usage"  # "usage": only warnings about APIs you call; "all"
     notices: str | None = None  # path of the generated runtime-notices module
     notices_category: str = "UserWarning"
+    snapshot: str = ""  # see the index as it was then (RFC 3339, UTC); "" = now
 
     @property
     def index_url(self) -> str:
@@ -125,6 +127,20 @@ class Matrix:
     def state_dir(self) -> Path:
         """``.compat/``: virtualenvs, locks and results of this project (ignored by git)."""
         return self.root / ".compat"
+
+
+def parse_snapshot(text: str) -> str:
+    """``2026-11-01`` or an RFC 3339 time -> ``2026-11-01T00:00:00Z`` (UTC); ValueError."""
+    value = text.strip()
+    when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def with_snapshot(matrix: Matrix, snapshot: str) -> Matrix:
+    """``matrix`` seeing the index as it was at ``snapshot``."""
+    return replace(matrix, settings=replace(matrix.settings, snapshot=parse_snapshot(snapshot)))
 
 
 def find_config(start: Path | None = None) -> Path:
@@ -366,6 +382,15 @@ class _Loader:
             )
         current = f"{sys.version_info.major}.{sys.version_info.minor}"
         where = read.where((*at, "index-url"))
+        snapshot = read.get(table, at, "snapshot", str, "")
+        if snapshot:
+            try:
+                snapshot = parse_snapshot(snapshot)
+            except ValueError:
+                raise read.error(
+                    (*at, "snapshot"),
+                    f"expected a date like '2026-11-01' or an RFC 3339 time, got {snapshot!r}",
+                ) from None
         return Settings(
             python=read.strings(table, at, "python", (current,), read.python),
             tests=read.strings(table, at, "tests", Settings.tests, read.path(self.root)),
@@ -383,6 +408,7 @@ class _Loader:
             deprecations=deprecations,
             notices=read.get(table, at, "notices", str, None),
             notices_category=read.get(table, at, "notices-category", str, "UserWarning"),
+            snapshot=snapshot,
         )
 
     def integration(
@@ -477,7 +503,7 @@ def _is_url(text: str) -> bool:
 _SETTINGS_KEYS = [
     "python", "tests", "test-requires", "install-project", "results-dir", "docs",
     "index-url", "prereleases", "timeout", "policy", "pass-env", "deprecations",
-    "notices", "notices-category",
+    "notices", "notices-category", "snapshot",
 ]  # fmt: skip
 _INTEGRATION_KEYS = [
     "package", "min", "versions", "python", "select", "tests", "with", "deps", "repo", "file",

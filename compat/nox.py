@@ -23,7 +23,7 @@ import nox
 from compat import cli, procs
 from compat.errors import CompatError, Interrupted
 from compat.index import IndexFailure
-from compat.matrix import Matrix, load
+from compat.matrix import Matrix, load, with_snapshot
 from compat.plan import Cell, Plan
 from compat.report import load_known, write_docs
 from compat.results import Status, save
@@ -134,15 +134,22 @@ def _register_tools(matrix: Matrix, plan: Plan | None) -> None:
         parser.add_argument(
             RERUN, action="store_true", help="run cells whose inputs did not change"
         )
+        parser.add_argument("--exclude-newer", type=cli.snapshot_date, metavar="DATE")
         args = parser.parse_args(session.posargs)
+        sweep_plan, sweep_matrix = plan, matrix
         try:
+            if args.exclude_newer:
+                sweep_matrix = with_snapshot(matrix, args.exclude_newer)
+                sweep_plan = cli.make_plan_for(sweep_matrix)
             known = load_known(matrix).results
-            results = run_cells(matrix, plan.cells, jobs=args.jobs, known=known, rerun=args.rerun)
+            results = run_cells(
+                sweep_matrix, sweep_plan.cells, jobs=args.jobs, known=known, rerun=args.rerun
+            )
         except Interrupted as exc:
             raise SystemExit(exc.exit_code) from None
         except CompatError as exc:
             session.error(safe(str(exc)))
-        write_docs(matrix, load_known(matrix).results, plan)
+        write_docs(matrix, load_known(matrix).results, sweep_plan)
         session.log(f"docs: {matrix.docs_path}")
         session.log(summary(results))
         bad = [r.session for r in results if r.counts_against]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
 from compat.index import IndexClient, Project
 from compat.matrix import Integration, Matrix
@@ -94,6 +95,9 @@ def picks_for(matrix: Matrix, integ: Integration, project: Project) -> list[Pick
 def make_plan(matrix: Matrix, client: IndexClient) -> Plan:
     """Resolve every integration of ``matrix`` against the index (concurrently)."""
     projects = client.projects([i.package for i in matrix.integrations])
+    if matrix.settings.snapshot:
+        when = datetime.fromisoformat(matrix.settings.snapshot.replace("Z", "+00:00"))
+        projects = {name: project.as_of(when) for name, project in projects.items()}
     cells: list[Cell] = []
     for integ in matrix.integrations:
         project = projects[integ.package]

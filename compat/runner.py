@@ -64,8 +64,8 @@ def new_result(cell: Cell, snapshot: str = "") -> Result:
     )
 
 
-def error_result(cell: Cell, message: str, hint: str, snapshot: str = "") -> Result:
-    result = new_result(cell, snapshot)
+def error_result(cell: Cell, matrix: Matrix, message: str, hint: str) -> Result:
+    result = new_result(cell, matrix.settings.snapshot)
     result.status, result.message, result.hint = Status.ERROR, message, hint
     return result
 
@@ -121,7 +121,6 @@ def run_cell(
     matrix: Matrix,
     *,
     previous: Result | None = None,
-    snapshot: str = "",
     pytest_args: Sequence[str] = (),
     echo: procs.Echo | None = None,
 ) -> Result:
@@ -131,7 +130,7 @@ def run_cell(
     verdict is deterministic and its fingerprint equals this run's.
     """
     clock = time.monotonic()
-    result = new_result(cell, snapshot)
+    result = new_result(cell, matrix.settings.snapshot)
     if not cell.applicable:
         result.message = (
             f"requires-python of {cell.package} {cell.version} excludes Python {cell.python}"
@@ -173,11 +172,11 @@ def _run_steps(
         _fail(result, envs.python_problem(cell.python, matrix.source.name))
         return None
     interpreter, full_version = found
-    pins = envs.resolve(step, interpreter, result.snapshot)
+    pins = envs.resolve(step, interpreter)
     if isinstance(pins, envs.Problem):
         _fail(result, pins)
         return None
-    result.fingerprint = _fingerprint(matrix, cell, pins, full_version, result.snapshot)
+    result.fingerprint = _fingerprint(matrix, cell, pins, full_version)
     if (
         previous is not None
         and previous.fingerprint == result.fingerprint
@@ -208,7 +207,7 @@ def _run_steps(
     return None
 
 
-def _fingerprint(matrix: Matrix, cell: Cell, pins: list[str], python: str, snapshot: str) -> str:
+def _fingerprint(matrix: Matrix, cell: Cell, pins: list[str], python: str) -> str:
     settings = matrix.settings
     root = matrix.root
     return fp.fingerprint(
@@ -226,7 +225,7 @@ def _fingerprint(matrix: Matrix, cell: Cell, pins: list[str], python: str, snaps
                 settings.deprecations,
                 settings.pass_env,
             ],
-            "snapshot": snapshot,
+            "snapshot": settings.snapshot,
             "tool": fp.tool_version(),
         }
     )

@@ -107,7 +107,6 @@ def run_cells(
     stream: TextIO | None = None,
     known: dict[str, Result] | None = None,
     rerun: bool = False,
-    snapshot: str = "",
 ) -> list[Result]:
     """Run ``cells`` (``jobs`` at a time), storing each result as soon as it is known.
 
@@ -132,20 +131,18 @@ def run_cells(
             try:
                 if cell.applicable and cell.python in missing:
                     problem = envs.python_problem(cell.python, matrix.source.name)
-                    result = error_result(cell, problem.message, problem.hint, snapshot)
+                    result = error_result(cell, matrix, problem.message, problem.hint)
                 else:
-                    result = run_cell(
-                        cell, matrix, previous=stored.get(cell.session), snapshot=snapshot
-                    )
+                    result = run_cell(cell, matrix, previous=stored.get(cell.session))
             except Interrupted:
                 progress.cancelled()
                 return None
             except Exception as exc:  # a bug or an OS error in one cell must not lose the others
                 result = error_result(
                     cell,
+                    matrix,
                     f"nox-compat failed on this cell: {type(exc).__name__}: {exc}",
                     "a bug in nox-compat, not a verdict: please report it with the log tail",
-                    snapshot,
                 )
                 result.log_tail = traceback.format_exc(limit=5)
             save(result, results_dir)
