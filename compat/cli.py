@@ -17,11 +17,10 @@ from compat import init as init_cmd
 from compat import issues as issues_cmd
 from compat import matrix as matrix_mod
 from compat import pullrequest as pullrequest_cmd
-from compat.errors import CompatError, Interrupted
+from compat.errors import CompatError, IndexFailure, Interrupted
 from compat.fileio import write_atomic
-from compat.index import IndexClient, IndexFailure
 from compat.matrix import ConfigError, Matrix
-from compat.plan import Cell, Plan, make_plan
+from compat.plan import Cell, Plan, plan_for
 from compat.results import Result, Status
 from compat.text import safe
 from compat.upstream import command as upstream_cmd
@@ -55,12 +54,8 @@ def load_matrix(args: argparse.Namespace) -> Matrix:
     return matrix
 
 
-def make_plan_for(matrix: Matrix, offline: bool = False) -> Plan:
-    return make_plan(matrix, IndexClient(matrix.settings.index_url, offline=offline))
-
-
 def load_plan(args: argparse.Namespace) -> Plan:
-    return make_plan_for(load_matrix(args), args.offline)
+    return plan_for(load_matrix(args), offline=args.offline)
 
 
 def cells_from_known(matrix: Matrix) -> list[Cell]:
@@ -141,7 +136,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"merged {len(taken.results)} result(s)")
         problems += taken.problems
     try:
-        plan: Plan | None = make_plan_for(matrix, args.offline)
+        plan: Plan | None = plan_for(matrix, offline=args.offline)
     except IndexFailure as exc:
         print(safe(f"compat: {exc}; rendering without the index"), file=sys.stderr)
         plan = None
@@ -236,7 +231,7 @@ def cmd_bisect(args: argparse.Namespace) -> int:
     from compat import bisect
     from compat.report import load_known, write_docs
 
-    plan = load_plan(args)
+    plan = plan_for(load_matrix(args), offline=args.offline, cached=False)  # the releases
     known = load_known(plan.matrix).results
     answer = bisect.run(
         plan,
@@ -259,7 +254,7 @@ def known_supports(args: argparse.Namespace):
 
     matrix = load_matrix(args)
     try:
-        plan: Plan | None = make_plan_for(matrix, args.offline)
+        plan: Plan | None = plan_for(matrix, offline=args.offline)
     except IndexFailure as exc:
         print(safe(f"compat: {exc}; using the stored verdicts alone"), file=sys.stderr)
         plan = None

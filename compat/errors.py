@@ -7,6 +7,10 @@ class CompatError(Exception):
     """The tool could not do its job for a reason it can name (bad config, index, GitHub …)."""
 
 
+class IndexFailure(CompatError):
+    """The index could not answer (and no cache could stand in); message ready to print."""
+
+
 class Interrupted(Exception):  # noqa: N818 - it is a signal, not an error
     """A signal (SIGINT, SIGTERM) stopped the run; finished work was kept."""
 

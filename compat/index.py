@@ -11,12 +11,15 @@ a package index page (invalid JSON, an empty body, a login page) is an
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin
@@ -26,16 +29,10 @@ from cachecontrol import CacheControlAdapter
 from cachecontrol.caches import SeparateBodyFileCache
 from cachecontrol.heuristics import BaseHeuristic
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-from packaging.version import Version
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
-from compat.errors import CompatError
+from compat.errors import IndexFailure
 from compat.text import redact
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
@@ -43,10 +40,6 @@ ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0
 FOREVER = "max-age=315360000"  # "any cached copy will do", used when offline
 HEURISTIC_SECONDS = 600  # freshness of index pages sent without caching headers
 logging.getLogger("cachecontrol").setLevel(logging.ERROR)  # its own warnings are ours to report
-
-
-class IndexFailure(CompatError):
-    """The index could not answer (and no cache could stand in); message ready to print."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +91,7 @@ class Project:
     name: str
     releases: tuple[Release, ...]  # ascending by version
     from_cache: bool = False  # True when served from the cache because the index was not reached
+    fresh_until: float = 0.0  # until when (epoch seconds) the page may be used without asking
 
     def release(self, version: str | Version) -> Release | None:
         wanted = Version(str(version))
@@ -111,7 +105,7 @@ class Project:
             files = tuple(f for f in release.files if f.upload_time and f.upload_time < when)
             if files:
                 releases.append(Release(release.version, files))
-        return Project(self.name, tuple(releases), self.from_cache)
+        return Project(self.name, tuple(releases), self.from_cache, self.fresh_until)
 
 
 class _KeepUncachable(BaseHeuristic):
@@ -178,7 +172,8 @@ class IndexClient:
             files = _files_from_html(response.text, url, where)
         if not files:
             raise IndexFailure(f"{where}: the index lists no files for {name!r}")
-        return Project(name, _group(files, name), from_cache)
+        fresh = 0.0 if from_cache else _fresh_until(response.headers)
+        return Project(name, _group(files, name), from_cache, fresh)
 
     def projects(self, names: list[str]) -> dict[str, Project]:
         """Several projects, fetched concurrently; raises the first error."""
@@ -229,6 +224,7 @@ class IndexClient:
         return self.adapter.build_response(prepared, raw, from_cache=True) if raw else None
 
 
+@functools.lru_cache(maxsize=65536)
 def _parse_time(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
@@ -238,6 +234,7 @@ def _parse_time(value: object) -> datetime | None:
         return None
 
 
+@functools.lru_cache(maxsize=1024)
 def _specifier(value: object) -> SpecifierSet | None:
     if not isinstance(value, str) or not value:
         return None
@@ -264,7 +261,7 @@ def _files_from_json(data: object, base: str, where: str) -> list[File]:
         found.append(
             File(
                 filename=item["filename"],
-                url=urljoin(base, item["url"]),
+                url=_absolute(base, item["url"]),
                 requires_python=_specifier(item.get("requires-python")),
                 yanked=yanked if isinstance(yanked, str) and yanked else bool(yanked),
                 upload_time=_parse_time(item.get("upload-time")),
@@ -272,6 +269,22 @@ def _files_from_json(data: object, base: str, where: str) -> list[File]:
             )
         )
     return found
+
+
+def _fresh_until(headers) -> float:
+    """When a page stops being fresh, from its Date and Cache-Control max-age (0: unknown)."""
+    match = re.search(r"max-age=(\d+)", headers.get("Cache-Control", ""))
+    try:
+        date = parsedate_to_datetime(headers["Date"]).timestamp() if "Date" in headers else None
+    except (TypeError, ValueError):
+        date = None
+    if match is None or date is None:
+        return 0.0
+    return date + int(match.group(1))
+
+
+def _absolute(base: str, url: str) -> str:
+    return url if url.startswith(("https://", "http://")) else urljoin(base, url)
 
 
 class _Anchors(HTMLParser):
@@ -315,21 +328,39 @@ def _files_from_html(text: str, base: str, where: str) -> list[File]:
     return files
 
 
-def _version_of(filename: str, project: str) -> Version | None:
+@functools.lru_cache(maxsize=4096)
+def _parse_version(text: str) -> Version | None:
     try:
-        if filename.endswith(".whl"):
-            name, version, *_ = parse_wheel_filename(filename)
-        else:
-            name, version = parse_sdist_filename(filename)
-    except (InvalidWheelFilename, InvalidSdistFilename):
+        return Version(text)
+    except InvalidVersion:
         return None
-    return version if name == canonicalize_name(project) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _file_prefix(name: str) -> str:
+    """A distribution name as file names spell it after normalising: ``acme_sdk``."""
+    return canonicalize_name(name).replace("-", "_")
+
+
+def _version_of(filename: str, prefix: str) -> Version | None:
+    """The version in a wheel or sdist file name (None: not a file of ``prefix``)."""
+    if filename.endswith(".whl"):
+        parts = filename.split("-")
+        if len(parts) in (5, 6) and _file_prefix(parts[0]) == prefix:
+            return _parse_version(parts[1])
+        return None
+    for suffix in (".tar.gz", ".zip", ".tar.bz2", ".tgz"):
+        if filename.endswith(suffix):
+            name, _, version = filename[: -len(suffix)].rpartition("-")
+            return _parse_version(version) if _file_prefix(name) == prefix else None
+    return None
 
 
 def _group(files: list[File], project: str) -> tuple[Release, ...]:
+    prefix = _file_prefix(project)
     by_version: dict[Version, list[File]] = {}
     for file in files:
-        version = _version_of(file.filename, project)
+        version = _version_of(file.filename, prefix)
         if version is not None:
             by_version.setdefault(version, []).append(file)
     return tuple(Release(v, tuple(fs)) for v, fs in sorted(by_version.items()))

@@ -20,11 +20,10 @@ from pathlib import Path
 
 import nox
 
-from compat import cli, procs
-from compat.errors import CompatError, Interrupted
-from compat.index import IndexFailure
+from compat import procs
+from compat.errors import CompatError, IndexFailure, Interrupted
 from compat.matrix import Matrix, load, with_snapshot
-from compat.plan import Cell, Plan
+from compat.plan import Cell, Plan, plan_for
 from compat.report import load_known, write_docs
 from compat.results import Status, save
 from compat.runner import run_cell
@@ -43,11 +42,13 @@ def register(config: str | Path | None = None) -> Plan | None:
     for note in matrix.notes:
         print(f"compat: {note}", file=sys.stderr)
     try:
-        plan: Plan | None = cli.make_plan_for(matrix)
+        plan: Plan | None = plan_for(matrix)
         cells = plan.cells
     except IndexFailure as exc:
         plan = None
-        cells = cli.cells_from_known(matrix)
+        from compat.cli import cells_from_known
+
+        cells = cells_from_known(matrix)
         where = f"from {matrix.docs_path.with_suffix('.json').name}" if cells else "not registered"
         print(safe(f"compat: {exc}; cell sessions {where}"), file=sys.stderr)
     except CompatError as exc:
@@ -125,6 +126,7 @@ def _register_tools(matrix: Matrix, plan: Plan | None) -> None:
     @nox.session(name="matrix", python=False, default=False)
     def matrix_session(session: nox.Session) -> None:
         """Run every cell in parallel (-- -j N, --rerun), then regenerate the docs."""
+        from compat import cli
         from compat.sweep import run_cells, summary
 
         if plan is None:
@@ -140,7 +142,7 @@ def _register_tools(matrix: Matrix, plan: Plan | None) -> None:
         try:
             if args.exclude_newer:
                 sweep_matrix = with_snapshot(matrix, args.exclude_newer)
-                sweep_plan = cli.make_plan_for(sweep_matrix)
+                sweep_plan = plan_for(sweep_matrix)
             known = load_known(matrix).results
             results = run_cells(
                 sweep_matrix, sweep_plan.cells, jobs=args.jobs, known=known, rerun=args.rerun
@@ -171,6 +173,8 @@ def _register_tools(matrix: Matrix, plan: Plan | None) -> None:
     @nox.session(name="docs", python=False, default=False)
     def docs_session(session: nox.Session) -> None:
         """Re-render the compatibility docs from stored results (runs nothing)."""
+        from compat import cli
+
         code = cli.main(["report", "--config", str(matrix.source)])
         if code == 2:
             session.error("could not render the docs")
@@ -184,6 +188,8 @@ def _register_tools(matrix: Matrix, plan: Plan | None) -> None:
 
 def _register_cli_session(command: str, doc: str, matrix: Matrix) -> None:
     def session_func(session: nox.Session) -> None:
+        from compat import cli
+
         code = cli.main([command, "--config", str(matrix.source), *session.posargs])
         if code:
             session.error(f"compat {command} exited with {code}")

@@ -1,13 +1,27 @@
-"""Matrix + index → the ordered cells to test, with stable names."""
+"""Matrix + index → the ordered cells to test, with stable names.
+
+A computed plan is kept in ``.compat/plan.json`` for as long as the index pages it came
+from are fresh (their Cache-Control lifetime): while they are, planning reads no page and
+parses nothing, so ``nox -l`` and ``compat plan`` cost the same for 4 cells or 400.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import sys
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from compat.index import IndexClient, Project
+from compat.fileio import write_atomic
 from compat.matrix import Integration, Matrix
 from compat.policy import Pick, PolicyError, select
+
+if TYPE_CHECKING:
+    from compat.index import IndexClient, Project
 
 
 @dataclass(frozen=True)
@@ -55,20 +69,12 @@ class Cell:
 class Plan:
     matrix: Matrix
     cells: list[Cell]
-    projects: dict[str, Project] = field(default_factory=dict)
+    latest_versions: dict[str, str | None] = field(default_factory=dict)  # by integration
+    projects: dict[str, Project] = field(default_factory=dict)  # empty when read from the cache
 
     def latest(self, integration: Integration) -> str | None:
         """The newest final release on the index (tested or not)."""
-        project = self.projects.get(integration.package)
-        finals = [r for r in project.releases if not r.yanked and not r.version.is_prerelease]
-        return str(finals[-1].version) if finals else None
-
-    def sessions(self) -> dict[str, list[Cell]]:
-        """Cells grouped by nox session name (without Python suffix), in plan order."""
-        grouped: dict[str, list[Cell]] = {}
-        for cell in self.cells:
-            grouped.setdefault(cell.name, []).append(cell)
-        return grouped
+        return self.latest_versions.get(integration.name)
 
 
 def picks_for(matrix: Matrix, integ: Integration, project: Project) -> list[Pick]:
@@ -121,4 +127,67 @@ def make_plan(matrix: Matrix, client: IndexClient) -> Plan:
                         declared=str(integ.declared.specifier(python)),
                     )
                 )
-    return Plan(matrix, cells, projects)
+    latest = {}
+    for integ in matrix.integrations:
+        finals = [
+            r
+            for r in projects[integ.package].releases
+            if not r.yanked and not r.version.is_prerelease
+        ]
+        latest[integ.name] = str(finals[-1].version) if finals else None
+    return Plan(matrix, cells, latest, projects)
+
+
+def plan_for(matrix: Matrix, *, offline: bool = False, cached: bool = True) -> Plan:
+    """The plan of ``matrix``: from ``.compat/plan.json`` while its index pages are fresh
+    (offline: whatever its age), else from the index (``cached=False``: always)."""
+    from compat.index import IndexClient
+
+    path = matrix.state_dir / "plan.json"
+    key = _key(matrix)
+    if cached:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data["key"] == key and (offline or time.time() < data["fresh_until"]):
+                cells = [
+                    Cell(
+                        **{
+                            **c,
+                            "requirements": tuple(c["requirements"]),
+                            "tests": tuple(c["tests"]),
+                        }
+                    )
+                    for c in data["cells"]
+                ]
+                return Plan(matrix, cells, data["latest"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    plan = make_plan(matrix, IndexClient(matrix.settings.index_url, offline=offline))
+    fresh_until = min((p.fresh_until for p in plan.projects.values()), default=0.0)
+    if fresh_until > time.time():
+        data = {"key": key, "fresh_until": fresh_until, "latest": plan.latest_versions,
+                "cells": [asdict(c) for c in plan.cells]}  # fmt: skip
+        with contextlib.suppress(OSError):  # a read-only checkout plans every time
+            write_atomic(path, json.dumps(data))
+    return plan
+
+
+def _key(matrix: Matrix) -> str:
+    """What the plan depends on besides the index pages."""
+    from compat.fingerprint import tool_version
+
+    parts = [matrix.source.read_bytes()]
+    pyproject = matrix.root / "pyproject.toml"
+    if pyproject.is_file():
+        parts.append(pyproject.read_bytes())
+    parts.append(
+        repr(
+            (
+                matrix.settings.index_url,
+                matrix.settings.snapshot,
+                sys.version_info[:2],
+                tool_version(),
+            )
+        ).encode()
+    )
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()

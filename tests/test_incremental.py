@@ -13,6 +13,7 @@ from test_verdicts import PY, SMOKE, acme, project, run
 
 from compat import environment, fingerprint
 from compat.matrix import load
+from compat.plan import plan_for
 from compat.report import load_known
 from compat.results import Status, load_all
 from compat.runner import run_cell
@@ -37,9 +38,7 @@ def index(index_server: IndexServer) -> IndexServer:
 
 def sweep(root: Path, *, rerun: bool = False):
     matrix = load(root / "compat.toml")
-    from compat.cli import make_plan_for
-
-    plan = make_plan_for(matrix)
+    plan = plan_for(matrix)
     return run_cells(matrix, plan.cells, jobs=1, known=load_known(matrix).results, rerun=rerun)
 
 
@@ -129,9 +128,7 @@ def test_only_deterministic_verdicts_are_reused(index, tmp_path) -> None:
     index.add(acme("1.1.0", requires=["missing-dependency>=1"]))
     root = project(tmp_path / "p", index, tests={"tests/test_acme.py": SMOKE})
     matrix = load(root / "compat.toml")
-    from compat.cli import make_plan_for
-
-    [cell] = [c for c in make_plan_for(matrix).cells if c.label == "latest"]
+    [cell] = [c for c in plan_for(matrix).cells if c.label == "latest"]
     first = run_cell(cell, matrix)
     assert first.status is Status.INSTALL_FAILED
     again = run_cell(cell, matrix, previous=first)

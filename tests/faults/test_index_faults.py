@@ -101,7 +101,8 @@ def test_nox_without_index_nor_cache(index, tmp_path) -> None:
     index.fault = "refuse"
     import shutil
 
-    shutil.rmtree(Path(__import__("os").environ["COMPAT_CACHE_DIR"]))
+    shutil.rmtree(Path(__import__("os").environ["COMPAT_CACHE_DIR"]))  # a fresh clone:
+    shutil.rmtree(root / ".compat")  # no cached pages, no stored plan, no results
     listing = nox("-l")
     assert listing.returncode == 0 and f"compat-acme-min-{PY}" in listing.stdout
     assert "from compatibility-matrix.json" in listing.stderr
