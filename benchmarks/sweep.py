@@ -1,12 +1,19 @@
-"""Benchmark: a nox-compat sweep against plain nox (virtualenv + pip), same cells, same run.
+"""Benchmark: the sweep, first and again, against the hand-kept way; start-up at scale.
 
-Builds a local index with an invented package (12+ releases), then runs the same
-cells twice: once with ``compat run --all -j N`` (uv virtualenvs, in parallel),
-once as plain nox sessions run one after another with nox's default
-virtualenv+pip backend. Prints both times, their ratio, and the per-cell
-overhead of the sweep (cell time minus pytest's own time).
+Everything is measured in the same run, against a baseline of that run, on a local index
+built here (no network). Prints, with the number of cores:
 
-    python benchmarks/sweep.py [--cells 12] [--jobs 2]
+(a) a first sweep (uv cache warm, no stored results) vs plain nox sessions with
+    virtualenv+pip run one after another (the hand-kept way), same cells;
+(b) a second sweep with nothing changed vs the first sweep (goal: >= 10x faster);
+(c) a second sweep (``--refresh``) after the upstream published one new release: how many
+    cells ran;
+(d) the per-cell overhead over pytest's own time, on a warm cache (goal: median <= 0.3 s);
+(e) the disk used by the environments of the sweep vs the plain way's;
+(f) start-up at scale (40 packages, 300 releases x 3 files each): `nox -l` and
+    `compat plan` vs bare `nox -l` on a warm cache (goal: <= 0.5 s over bare nox).
+
+    python benchmarks/sweep.py [--cells 12] [--jobs 2] [--packages 40]
 """
 
 from __future__ import annotations
@@ -24,18 +31,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+import pkgindex  # noqa: E402
 from pkgindex import IndexServer, Release  # noqa: E402
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
 TOOLS = ("pytest", "pluggy", "iniconfig", "packaging", "pygments")
 SMOKE = "import bench_sdk\n\n\ndef test_bench_greet():\n    assert bench_sdk.greet() == 'hi'\n"
+BODY = "def greet():\n    return 'hi'\n"
 
 
-def releases(count: int) -> list[Release]:
-    """``count`` releases over two majors, so the policy selects one cell per release."""
-    body = "def greet():\n    return 'hi'\n"
-    versions = [f"{1 + i // 8}.{i % 8}.0" for i in range(count)]
-    return [Release("bench-sdk", v, modules={"bench_sdk/__init__.py": body}) for v in versions]
+def releases(count: int, start: int = 0) -> list[Release]:
+    """Releases over two majors, so that the policy selects one cell per release."""
+    versions = [f"{1 + i // 8}.{i % 8}.0" for i in range(start, start + count)]
+    return [Release("bench-sdk", v, modules={"bench_sdk/__init__.py": BODY}) for v in versions]
 
 
 def make_project(root: Path, index: IndexServer, versions: list[str]) -> None:
@@ -78,42 +86,150 @@ def plain_{v.replace(".", "_")}(session):
 
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
     return time.perf_counter() - start
+
+
+def results(root: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in (root / ".compat/results").glob("*.json")]
+
+
+def disk_mb(folder: Path) -> float:
+    """Disk blocks used under ``folder``, each hard-linked file counted once."""
+    seen, total = set(), 0
+    for path in folder.rglob("*"):
+        stat = path.lstat()
+        if (stat.st_dev, stat.st_ino) not in seen:
+            seen.add((stat.st_dev, stat.st_ino))
+            total += stat.st_blocks * 512
+    return total / 1e6
+
+
+def sweep_benchmark(args, tmp: Path, env: dict[str, str]) -> None:
+    compat = [sys.executable, "-m", "compat", "run", "--all", "-j", str(args.jobs)]
+    with IndexServer(tmp / "index") as index:
+        published = releases(args.cells)
+        index.add(*published)
+        index.add_installed(*TOOLS)
+        # Index pages stay fresh for 10 minutes, as PyPI's do; (c) asks again (--refresh).
+        warm, root = tmp / "warm", tmp / "project"
+        for folder in (warm, root):
+            make_project(folder, index, [r.version for r in published])
+        # Warm uv's and pip's caches in another folder: the first sweep below pays no download.
+        timed(compat, warm, env)
+        timed([sys.executable, "-m", "nox", "-f", "noxfile_plain.py"], warm, env)
+
+        first = timed(compat, root, env)
+        cells = results(root)
+        plain = timed([sys.executable, "-m", "nox", "-f", "noxfile_plain.py"], root, env)
+        second = timed(compat, root, env)
+        reused = [
+            r
+            for r in results(root)
+            if r["started"] == next(c["started"] for c in cells if c["session"] == r["session"])
+        ]
+        index.add(*releases(1, start=args.cells))  # a new release of the newest series
+        before = {r["session"]: r["started"] for r in results(root)}
+        after_release = timed([*compat, "--refresh"], root, env)
+        ran = [r["session"] for r in results(root) if before.get(r["session"]) != r["started"]]
+        rerun = timed([*compat, "--rerun"], root, env)
+        warm_cells = results(root)
+        compat_disk = disk_mb(root / ".compat/venvs")
+        plain_disk = disk_mb(root / ".nox")
+
+    overheads = [r["duration_s"] - (r.get("pytest_s") or 0.0) for r in warm_cells]
+    n = len(cells)
+    print(f"machine: {os.cpu_count()} cores, Python {PY}; {n} cells, jobs={args.jobs}")
+    print(f"(a) first sweep, nox-compat + uv:      {first:7.2f} s  ({first / n:.2f} s/cell)")
+    print(f"    hand-kept (plain nox, venv + pip):  {plain:7.2f} s  ({plain / n:.2f} s/cell)")
+    print(f"    speed-up (hand-kept / first):       {plain / first:7.2f}x")
+    print(f"(b) second sweep, nothing changed:      {second:7.2f} s  ({len(reused)}/{n} unchanged)")
+    print(f"    speed-up (first / second):          {first / second:7.2f}x   (goal >= 10x)")
+    print(
+        f"(c) after one new release:              {after_release:7.2f} s  ran {len(ran)} of {len(before)} cells: {', '.join(sorted(ran))}"
+    )
+    print(
+        f"(d) per-cell overhead over pytest, warm (--rerun, {rerun:.2f} s): median "
+        f"{statistics.median(overheads):.2f} s, max {max(overheads):.2f} s   (goal: median <= 0.3 s)"
+    )
+    print(f"(e) disk of the environments:           nox-compat {compat_disk:7.1f} MB vs hand-kept {plain_disk:7.1f} MB "
+          f"({plain_disk / compat_disk:.1f}x less)")  # fmt: skip
+
+
+def scale_benchmark(args, tmp: Path, env: dict[str, str]) -> None:
+    with IndexServer(tmp / "scale-index") as index:
+        wheel = pkgindex.build_wheel(tmp / "w", Release("dummy", "1.0"))
+        names = [f"pkg{i:02d}" for i in range(args.packages)]
+        for name in names:  # page sizes like those of popular packages on PyPI
+            files = index._projects.setdefault(name, {})
+            for major in range(1, 7):
+                for minor in range(10):
+                    for patch in range(5):
+                        version = f"{major}.{minor}.{patch}"
+                        for filename in (
+                            f"{name}-{version}-py3-none-any.whl",
+                            f"{name}-{version}-cp311-cp311-manylinux_2_17_x86_64.whl",
+                            f"{name}-{version}.tar.gz",
+                        ):
+                            files[filename] = pkgindex._File(
+                                filename, wheel, "0" * 64, 1000, version, ">=3.8", False,
+                                "2025-01-01T00:00:00.000000Z",
+                            )  # fmt: skip
+        root = tmp / "scale"
+        (root / "tests/integration").mkdir(parents=True)
+        (root / "tests/integration/test_smoke.py").write_text("")
+        deps = ",".join(f'"{n}>=1.0.0"' for n in names)
+        (root / "pyproject.toml").write_text(
+            f'[project]\nname="x"\nversion="1"\ndependencies=[{deps}]\n'
+        )
+        (root / "compat.toml").write_text(
+            f'[settings]\npython=["3.11","3.12"]\nindex-url="{index.simple_url}"\n'
+            + "".join(f'[integrations.{n}]\npackage="{n}"\n' for n in names)
+        )
+        lint = "@nox.session(python=False)\ndef lint(session):\n    pass\n"
+        (root / "noxfile.py").write_text(
+            f"import nox\nimport compat.nox\n\ncompat.nox.register()\n\n{lint}"
+        )
+        (root / "noxfile_bare.py").write_text(f"import nox\n\n{lint}")
+
+        def median(command: list[str]) -> float:
+            return statistics.median(timed(command, root, env) for _ in range(5))
+
+        cold = timed([sys.executable, "-m", "compat", "plan"], root, env)
+        cells = len(json.loads(subprocess.run(
+            [sys.executable, "-m", "compat", "plan", "--format", "json"], cwd=root, env=env,
+            capture_output=True, text=True, check=True).stdout))  # fmt: skip
+        bare = median([sys.executable, "-m", "nox", "-f", "noxfile_bare.py", "-l"])
+        listing = median([sys.executable, "-m", "nox", "-l"])
+        plan = median([sys.executable, "-m", "compat", "plan"])
+        lint_session = median([sys.executable, "-m", "nox", "-s", "lint"])
+    print(
+        f"(f) start-up at scale: {args.packages} packages, {cells} cells; first `compat plan` {cold:.2f} s"
+    )
+    print(f"    bare `nox -l`:  {bare:.2f} s")
+    print(
+        f"    `nox -l`:       {listing:.2f} s   (+{listing - bare:.2f} s over bare nox; goal <= 0.5 s)"
+    )
+    print(f"    `nox -s lint`:  {lint_session:.2f} s   (+{lint_session - bare:.2f} s)")
+    print(f"    `compat plan`:  {plan:.2f} s   (+{plan - bare:.2f} s)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, default=12)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--packages", type=int, default=40)
     args = parser.parse_args()
-
-    with tempfile.TemporaryDirectory() as tmp, IndexServer(Path(tmp) / "index") as index:
-        published = releases(args.cells)
-        index.add(*published)
-        index.add_installed(*TOOLS)
-        root = Path(tmp) / "project"
-        make_project(root, index, [r.version for r in published])
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
         env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "COMPAT_CACHE_DIR": f"{tmp}/cache",
                "UV_CACHE_DIR": f"{tmp}/uv-cache", "PIP_CACHE_DIR": f"{tmp}/pip-cache",
-               "PIP_INDEX_URL": index.simple_url, "PIP_FIND_LINKS": "", "PIP_CONSTRAINT": ""}  # fmt: skip
-        # Warm both caches once so that neither side pays first downloads in the timing.
-        timed([sys.executable, "-m", "compat", "run", "--all", "-j", str(args.jobs)], root, env)
-        timed([sys.executable, "-m", "nox", "-f", "noxfile_plain.py"], root, env)
-
-        sweep = timed(
-            [sys.executable, "-m", "compat", "run", "--all", "-j", str(args.jobs)], root, env
-        )
-        plain = timed([sys.executable, "-m", "nox", "-f", "noxfile_plain.py"], root, env)
-        results = [json.loads(p.read_text()) for p in (root / ".compat/results").glob("*.json")]
-
-    overheads = [r["duration_s"] - r.get("pytest_s", 0.0) for r in results]
-    print(f"cells:                         {len(results)} (jobs={args.jobs}, Python {PY})")
-    print(f"plain nox, virtualenv+pip:     {plain:7.2f} s  ({plain / len(results):.2f} s/cell)")
-    print(f"nox-compat sweep, uv:          {sweep:7.2f} s  ({sweep / len(results):.2f} s/cell)")
-    print(f"speed-up (plain / sweep):      {plain / sweep:7.2f}x")
-    print(f"per-cell overhead (cell - pytest): median {statistics.median(overheads):.2f} s, "
-          f"max {max(overheads):.2f} s")  # fmt: skip
+               "PIP_FIND_LINKS": "", "PIP_CONSTRAINT": "", "PIP_CONFIG_FILE": os.devnull,
+               "NOX_DEFAULT_VENV_BACKEND": "virtualenv"}  # fmt: skip
+        sweep_benchmark(args, tmp, env)
+        scale_benchmark(args, tmp, env)
 
 
 if __name__ == "__main__":

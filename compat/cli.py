@@ -47,8 +47,11 @@ def snapshot_date(text: str) -> str:
 
 def load_matrix(args: argparse.Namespace) -> Matrix:
     matrix = matrix_mod.load(args.config)
-    if getattr(args, "exclude_newer", None):
-        matrix = matrix_mod.with_snapshot(matrix, args.exclude_newer)
+    matrix = matrix_mod.seeing(
+        matrix,
+        snapshot=getattr(args, "exclude_newer", None),
+        refresh=getattr(args, "refresh", False),
+    )
     for note in matrix.notes:
         print(f"compat: {note}", file=sys.stderr)
     return matrix
@@ -309,6 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=snapshot_date,
         metavar="DATE",
         help="see the index as it was at DATE (UTC): the plan and every install",
+    )
+    common.add_argument(
+        "--refresh",
+        action="store_true",
+        help="ask the index again even when its cached pages are fresh (a release just out)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -170,9 +170,10 @@ def resolve(step: Step, interpreter: str) -> list[str] | Problem:
     options = [
         *matrix.settings.index.uv_args(),
         *(["--exclude-newer", snapshot] if (snapshot := matrix.settings.snapshot) else []),
+        *(["--refresh"] if matrix.settings.refresh else []),
     ]
     lowered = cell.resolution["integration"]
-    if lowered != "highest":
+    if lowered != "highest" and not all(_pinned(r) for r in groups["integration"]):
         floors = _compile(step, interpreter, groups["integration"], options, lowered)
         if isinstance(floors, Problem):
             return _attributed(step, interpreter, options, floors, "its `with` and `deps`")
@@ -212,6 +213,15 @@ def _attributed(
         f"{failed.message}",
         log=failed.log,
     )
+
+
+def _pinned(requirement: str) -> bool:
+    """Whether a requirement allows one version only (nothing to lower)."""
+    try:
+        specs = list(Requirement(requirement).specifier)
+    except InvalidRequirement:
+        return False
+    return len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version
 
 
 def _name(requirement: str) -> str:
@@ -349,10 +359,20 @@ def project_name(matrix: Matrix) -> str:
     return _project_names(matrix.root)
 
 
-def probe(step: Step, venv: Path, distributions: list[str]) -> tuple[str | None, str, list[str]]:
-    """(installed version of the package, the Python version, top-level names of ``distributions``)."""
+def installed_version(freeze: list[str], package: str) -> str | None:
+    """The version of ``package`` in a ``uv pip freeze`` listing (None: not installed)."""
+    wanted = canonicalize_name(package)
+    for line in freeze:
+        name, sep, version = line.partition("==")
+        if sep and canonicalize_name(name.split("[")[0].strip()) == wanted:
+            return version.strip()
+    return None
+
+
+def top_level_names(step: Step, venv: Path, distributions: list[str]) -> list[str]:
+    """The import names ``distributions`` provide in ``venv`` (for reading a failed pytest)."""
     script = (
-        "import importlib.metadata as m, json, platform, sys\n"
+        "import importlib.metadata as m, json, sys\n"
         "def top(d):\n"
         "    try: dist = m.distribution(d)\n"
         "    except m.PackageNotFoundError: return []\n"
@@ -361,23 +381,20 @@ def probe(step: Step, venv: Path, distributions: list[str]) -> tuple[str | None,
         "    return sorted({f.parts[0][:-3] if f.parts[0].endswith('.py') else f.parts[0]\n"
         "                   for f in dist.files or ()\n"
         "                   if not f.parts[0].endswith(('.dist-info', '.data')) and f.parts[0] != '..'})\n"
-        "try: version = m.version(sys.argv[1])\n"
-        "except m.PackageNotFoundError: version = None\n"
-        "print(json.dumps([version, platform.python_version(),\n"
-        "                  sorted({n for d in sys.argv[1:] for n in top(d)})]))\n"
+        "print(json.dumps(sorted({n for d in sys.argv[1:] for n in top(d)})))\n"
     )
     out = procs.run(
         [str(venv_python(venv)), "-c", script, *distributions],
         cwd=step.matrix.root,
         env=uv_env(),
         deadline=step.deadline,
-        doing="checking the installed version",
+        doing="reading the installed packages",
         keep_all=True,
     )
-    if out.code:
-        return None, "", []
-    version, python, names = json.loads(out.text.strip().splitlines()[-1])
-    return version, python, names
+    try:
+        return json.loads(out.text.strip().splitlines()[-1]) if out.code == 0 else []
+    except (ValueError, IndexError):
+        return []
 
 
 def freeze(step: Step, venv: Path) -> list[str]:

@@ -137,10 +137,12 @@ class IndexClient:
         *,
         cache_dir: Path | None = None,
         offline: bool = False,
+        refresh: bool = False,
         timeout: float | None = None,
     ) -> None:
         self.index_url = index_url.rstrip("/") + "/"
         self.offline = offline
+        self.refresh = refresh  # revalidate even fresh cached pages
         self.timeout = timeout or float(os.environ.get("COMPAT_INDEX_TIMEOUT") or 30)
         self.cache_dir = cache_dir or default_cache_dir()
         self.adapter = CacheControlAdapter(
@@ -194,7 +196,7 @@ class IndexClient:
         return target
 
     def _get(self, url: str, name: str) -> tuple[requests.Response, bool]:
-        headers = {"Accept": ACCEPT}
+        headers = {"Accept": ACCEPT, **({"Cache-Control": "no-cache"} if self.refresh else {})}
         if not self.offline:
             try:
                 response = self.session.get(url, headers=headers, timeout=self.timeout)

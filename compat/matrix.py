@@ -67,6 +67,7 @@ class Settings:
     notices: str | None = None  # path of the generated runtime-notices module
     notices_category: str = "UserWarning"
     snapshot: str = ""  # see the index as it was then (RFC 3339, UTC); "" = now
+    refresh: bool = False  # not a key: ask the index again even when cached pages are fresh
 
     @property
     def index_url(self) -> str:
@@ -138,9 +139,14 @@ def parse_snapshot(text: str) -> str:
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def with_snapshot(matrix: Matrix, snapshot: str) -> Matrix:
-    """``matrix`` seeing the index as it was at ``snapshot``."""
-    return replace(matrix, settings=replace(matrix.settings, snapshot=parse_snapshot(snapshot)))
+def seeing(matrix: Matrix, *, snapshot: str | None = None, refresh: bool = False) -> Matrix:
+    """``matrix`` seeing the index as it was at ``snapshot``, or as it is right now."""
+    settings = matrix.settings
+    if snapshot:
+        settings = replace(settings, snapshot=parse_snapshot(snapshot))
+    if refresh:
+        settings = replace(settings, refresh=True)
+    return replace(matrix, settings=settings)
 
 
 def find_config(start: Path | None = None) -> Path:

@@ -22,7 +22,7 @@ import nox
 
 from compat import procs
 from compat.errors import CompatError, IndexFailure, Interrupted
-from compat.matrix import Matrix, load, with_snapshot
+from compat.matrix import Matrix, load, seeing
 from compat.plan import Cell, Plan, plan_for
 from compat.report import load_known, write_docs
 from compat.results import Status, save
@@ -137,11 +137,12 @@ def _register_tools(matrix: Matrix, plan: Plan | None) -> None:
             RERUN, action="store_true", help="run cells whose inputs did not change"
         )
         parser.add_argument("--exclude-newer", type=cli.snapshot_date, metavar="DATE")
+        parser.add_argument("--refresh", action="store_true", help="ask the index again")
         args = parser.parse_args(session.posargs)
         sweep_plan, sweep_matrix = plan, matrix
         try:
-            if args.exclude_newer:
-                sweep_matrix = with_snapshot(matrix, args.exclude_newer)
+            if args.exclude_newer or args.refresh:
+                sweep_matrix = seeing(matrix, snapshot=args.exclude_newer, refresh=args.refresh)
                 sweep_plan = plan_for(sweep_matrix)
             known = load_known(matrix).results
             results = run_cells(

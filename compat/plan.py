@@ -145,7 +145,7 @@ def plan_for(matrix: Matrix, *, offline: bool = False, cached: bool = True) -> P
 
     path = matrix.state_dir / "plan.json"
     key = _key(matrix)
-    if cached:
+    if cached and not matrix.settings.refresh:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data["key"] == key and (offline or time.time() < data["fresh_until"]):
@@ -162,7 +162,10 @@ def plan_for(matrix: Matrix, *, offline: bool = False, cached: bool = True) -> P
                 return Plan(matrix, cells, data["latest"])
         except (OSError, ValueError, KeyError, TypeError):
             pass
-    plan = make_plan(matrix, IndexClient(matrix.settings.index_url, offline=offline))
+    client = IndexClient(
+        matrix.settings.index_url, offline=offline, refresh=matrix.settings.refresh
+    )
+    plan = make_plan(matrix, client)
     fresh_until = min((p.fresh_until for p in plan.projects.values()), default=0.0)
     if fresh_until > time.time():
         data = {"key": key, "fresh_until": fresh_until, "latest": plan.latest_versions,

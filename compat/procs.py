@@ -92,10 +92,11 @@ def run(
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
+    ended = threading.Event()  # set by a thread blocked in wait(): no polling, no latency
+    threading.Thread(target=lambda: (proc.wait(), ended.set()), daemon=True).start()
     try:
-        proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired:
-        raise Deadline(doing) from None
+        if not ended.wait(timeout=max(0.0, deadline - time.monotonic())):
+            raise Deadline(doing)
     finally:
         _kill_group(proc)  # what the step left behind dies with it
         with _lock:

@@ -194,16 +194,16 @@ def _run_steps(
         cell.package,
         *(Requirement(w).name for w in matrix.integration(cell.integration).with_),
     ]
-    installed, result.python, own_modules = envs.probe(step, venv, upstream)
-    result.installed = installed
+    result.python = full_version  # the venv's interpreter
     result.freeze = envs.freeze(step, venv)
+    installed = result.installed = envs.installed_version(result.freeze, cell.package)
     if installed is None:
         _fail(result, envs.Problem(Status.INSTALL_FAILED, f"{cell.package} is not installed"))
     elif not _same_version(installed, cell.version):
         result.status = Status.WRONG_VERSION
         result.message = f"requested {cell.package}=={cell.version}, got {installed}"
     else:
-        _run_tests(step, venv, result, upstream, own_modules, pytest_args)
+        _run_tests(step, venv, result, upstream, pytest_args)
     return None
 
 
@@ -260,7 +260,6 @@ def _run_tests(
     venv: Path,
     result: Result,
     upstream: list[str],
-    own_modules: list[str],
     pytest_args: Sequence[str],
 ) -> None:
     matrix, cell = step.matrix, step.cell
@@ -280,16 +279,19 @@ def _run_tests(
             "-p", "no:cacheprovider", *cell.tests, *(["-k", cell.select] if cell.select else []),
             *pytest_args,
         ]  # fmt: skip
+        clock = time.monotonic()
         out = procs.run(
             command, cwd=matrix.root, env=env, deadline=step.deadline, doing="running the tests",
             echo=step.echo,
         )  # fmt: skip
+        result.pytest_s = round(time.monotonic() - clock, 3)
         try:
             report = json.loads(report_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             report = None
     result.log_tail = redact(out.tail)
-    classify(result, report, out, own_modules, matrix)
+    own = envs.top_level_names(step, venv, upstream) if report is None else []
+    classify(result, report, out, own, matrix)
 
 
 def classify(
@@ -307,7 +309,6 @@ def classify(
         for d in report.get("deprecations", [])
     ]
     result.notes = [f"ignored {i['path']}: {i['reason']}" for i in report.get("ignored", [])]
-    result.pytest_s = report.get("duration_s")
     code, counts = out.code, result.tests
     collected, deselected = report.get("collected"), report.get("deselected", 0)
     if code in (3, 4):

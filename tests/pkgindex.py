@@ -187,6 +187,11 @@ class _File:
     requires_python: str | None
     yanked: bool | str
     upload_time: str
+    metadata: bytes | None = None  # a wheel's METADATA, served at <file>.metadata (PEP 658)
+
+    @property
+    def metadata_sha256(self) -> str | None:
+        return hashlib.sha256(self.metadata).hexdigest() if self.metadata else None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -271,11 +276,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, content, content_type, body=body, headers=headers)
 
     def _serve_file(self, filename: str, body: bool) -> None:
-        file = self.server.index._file(filename)
-        if file is None:
+        """Distribution files (and their PEP 658 metadata) never change: cacheable for good."""
+        immutable = {"Cache-Control": "max-age=365000000, immutable, public"}
+        file = self.server.index._file(filename.removesuffix(".metadata"))
+        if file is None or (filename.endswith(".metadata") and not file.metadata):
             self._send(404, b"not found\n", "text/plain", body=body)
+        elif filename.endswith(".metadata"):
+            self._send(200, file.metadata, "application/octet-stream", body=body, headers=immutable)
         else:
-            self._send(200, file.path.read_bytes(), "application/octet-stream", body=body)
+            data = file.path.read_bytes()
+            self._send(200, data, "application/octet-stream", body=body, headers=immutable)
 
     def _wants_json(self) -> bool:
         if self.server.index.html_only:
@@ -351,6 +361,7 @@ class IndexServer:
         self.fault_after = 0
         self.hang_seconds = 30.0
         self.cache_headers = True
+        self.core_metadata = True  # serve PEP 658 metadata of wheels, as PyPI does
         self.requests: list[tuple[str, str, dict]] = []
         self._projects: dict[str, dict[str, _File]] = {}  # normalized name -> filename -> file
         self._lock = threading.Lock()
@@ -435,6 +446,7 @@ class IndexServer:
                 requires_python=requires_python,
                 yanked=yanked,
                 upload_time=upload_time,
+                metadata=_wheel_metadata(path) if self.core_metadata else None,
             )
 
     def current_fault(self) -> str | None:
@@ -491,7 +503,7 @@ class IndexServer:
             "yanked": file.yanked,
             "upload-time": file.upload_time,
             "size": file.size,
-            "core-metadata": False,
+            "core-metadata": {"sha256": file.metadata_sha256} if file.metadata else False,
         }
 
     def _html_link(self, file: _File) -> str:
@@ -501,8 +513,20 @@ class IndexServer:
         if file.yanked is not False:
             reason = "" if file.yanked is True else file.yanked
             attrs += f' data-yanked="{html.escape(reason)}"'
+        if file.metadata:
+            attrs += f' data-core-metadata="sha256={file.metadata_sha256}"'
         href = f"{self.url}/files/{self.token}/{file.filename}#sha256={file.sha256}"
         return f'<a href="{html.escape(href)}"{attrs}>{html.escape(file.filename)}</a><br>\n'
+
+
+def _wheel_metadata(path: Path) -> bytes | None:
+    if not path.name.endswith(".whl"):
+        return None
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if name.count("/") == 1 and name.endswith(".dist-info/METADATA"):
+                return archive.read(name)
+    return None
 
 
 def _html_page(title: str, links: str) -> bytes:

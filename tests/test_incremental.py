@@ -151,3 +151,17 @@ def test_exclude_newer_hides_later_releases_from_plan_and_install(index, tmp_pat
     assert run(root, "run", "--all", "--rerun") == 0  # without a date: today's index
     result = load_all(root / ".compat/results").results[f"compat-acme-latest-{PY}"]
     assert result.requested == "1.1.0" and "dep-lib==2.0" in result.freeze
+
+
+def test_refresh_sees_a_release_the_cached_pages_do_not(index_server, tmp_path, capsys) -> None:
+    index_server.add_installed("pytest", "pluggy", "iniconfig", "packaging", "pygments")
+    index_server.add(acme("1.0.0"))  # pages stay fresh for 10 minutes, as PyPI's do
+    root = project(tmp_path / "p", index_server, tests={"tests/test_acme.py": SMOKE})
+    assert run(root, "run", "--all") == 0
+    index_server.add(acme("1.1.0"))  # released a minute later
+    assert run(root, "plan", "--format", "json") == 0
+    assert "1.1.0" not in capsys.readouterr().out  # the stored plan and pages are fresh
+    assert run(root, "run", "--all", "--refresh") == 0
+    assert (
+        load_all(root / ".compat/results").results[f"compat-acme-latest-{PY}"].requested == "1.1.0"
+    )

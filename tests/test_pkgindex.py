@@ -238,7 +238,12 @@ def test_json_pages(index_server: IndexServer) -> None:
     )
     assert first["requires-python"] == ">=3.9"
     assert first["yanked"] is False
-    assert first["core-metadata"] is False
+    status, _, metadata = get(
+        index_server, first["url"].removeprefix(index_server.url) + ".metadata"
+    )
+    assert status == 200 and metadata.startswith(b"Metadata-Version: 2.1\nName: Acme_SDK")
+    assert first["core-metadata"] == {"sha256": hashlib.sha256(metadata).hexdigest()}
+    assert files["acme_sdk-2.0.0.tar.gz"]["core-metadata"] is False  # sdists have none
     assert first["upload-time"] == "2024-01-01T12:00:00.000000Z"
     assert files["acme_sdk-1.2.0-py3-none-any.whl"]["upload-time"] == "2024-01-02T12:00:00.000000Z"
     assert files["acme_sdk-1.2.0-py3-none-any.whl"]["yanked"] is True
@@ -267,12 +272,14 @@ def test_html_pages(index_server: IndexServer) -> None:
     page = body.decode()
     wheel = (index_server.root / "files" / "acme_sdk-1.0.0-py3-none-any.whl").read_bytes()
     sha256 = hashlib.sha256(wheel).hexdigest()
+    metadata = index_server._file("acme_sdk-1.0.0-py3-none-any.whl").metadata_sha256
     assert (
         f'<a href="{index_server.url}/files/{index_server.token}/acme_sdk-1.0.0-py3-none-any.whl#sha256={sha256}"'
-        ' data-requires-python="&gt;=3.8,&lt;4">acme_sdk-1.0.0-py3-none-any.whl</a>'
+        f' data-requires-python="&gt;=3.8,&lt;4" data-core-metadata="sha256={metadata}">'
+        "acme_sdk-1.0.0-py3-none-any.whl</a>"
     ) in page
-    assert 'data-yanked="">acme_sdk-1.1.0-py3-none-any.whl</a>' in page
-    assert 'data-yanked="bad &quot;quote&quot; &lt;b&gt;">' in page
+    assert 'data-yanked="" data-core-metadata=' in page
+    assert 'data-yanked="bad &quot;quote&quot; &lt;b&gt;" data-core-metadata=' in page
 
 
 def test_redirects_and_not_found(index_server: IndexServer) -> None:
