@@ -17,6 +17,7 @@ from compat import init as init_cmd
 from compat import issues as issues_cmd
 from compat import matrix as matrix_mod
 from compat import pullrequest as pullrequest_cmd
+from compat.apidiff import command as apidiff_cmd
 from compat.errors import CompatError, IndexFailure, Interrupted
 from compat.fileio import write_atomic
 from compat.matrix import ConfigError, Matrix
@@ -224,12 +225,6 @@ def cmd_generated(args: argparse.Namespace) -> int:
     return 1 if stale else 0
 
 
-def cmd_apidiff(args: argparse.Namespace) -> int:
-    from compat import apidiff  # imports griffe: only for this command
-
-    return apidiff.command(args)
-
-
 def cmd_bisect(args: argparse.Namespace) -> int:
     from compat import bisect
     from compat.report import load_known, write_docs
@@ -283,8 +278,9 @@ def cmd_notices(args: argparse.Namespace) -> int:
     from compat import metadata, notices
 
     matrix, facts, problems = known_supports(args)
-    target = args.write or args.check or matrix.settings.notices
-    if not target or target is True:
+    given = args.write if isinstance(args.write, str) else args.check
+    target = given if isinstance(given, str) else matrix.settings.notices
+    if not target:
         raise ConfigError(
             f"no notices module: pass --write PATH, or set `notices` in {matrix.source.name}"
         )
@@ -364,19 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "apidiff", parents=[common], help="API breaking changes between two releases"
     )
-    p.add_argument("package", help="the distribution, e.g. langchain-core")
-    p.add_argument("old", help="the version that worked")
-    p.add_argument("new", help="the version to check")
-    p.add_argument(
-        "--uses",
-        nargs="+",
-        metavar="PATH",
-        help="keep only breakages touching this code (default: the integration's tests and "
-        "file from compat.toml; without them, the full API diff)",
-    )
-    p.add_argument("--index-url", help="the index to download from (default: the matrix's)")
-    p.add_argument("--json", action="store_true", help="print the breakages as JSON")
-    p.set_defaults(func=cmd_apidiff)
+    apidiff_cmd.add_arguments(p)
+    p.set_defaults(func=apidiff_cmd.run)
 
     p = sub.add_parser(
         "metadata", parents=[common], help="the version-metadata block of each integration file"

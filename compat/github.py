@@ -8,7 +8,10 @@ logged, never sent to another host.
 
 Answers 5xx and rate limits (403/429 with ``X-RateLimit-Remaining: 0`` or
 ``Retry-After``) are retried with a short, bounded backoff; when the client
-gives up it raises ``GitHubError`` with a message ready to print.
+gives up it raises ``GitHubError`` with a message ready to print. A connection
+that cannot be made is tried twice; after that the client is ``unreachable``
+and every later call fails at once with ``GitHubUnreachable`` (one outage costs
+one wait per run, not one per repository).
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ class GitHubError(CompatError):
     """GitHub could not answer (or refused); the message is ready to print, token-free."""
 
 
+class GitHubUnreachable(GitHubError):
+    """No connection to GitHub could be made (DNS, refused, no route, connect timeout)."""
+
+
 def api_url_from_env() -> str:
     return (os.environ.get("GITHUB_API_URL") or PUBLIC_API).rstrip("/")
 
@@ -39,10 +46,11 @@ def token_from_env() -> str | None:
     return os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN") or None
 
 
-class GitHub:
-    """GitHub REST API v3 client. ``sleep`` is injectable so tests do not wait."""
+class _Transport:
+    """Requests to one API base: headers, retries, rate limits, pagination."""
 
     retries = 3  # extra attempts after the first
+    connect_retries = 1  # extra attempts after a connection that could not be made
     backoff = 1.0  # seconds; doubled on every retry of a 5xx or a connection error
     max_wait = 60.0  # never sleep longer than this for one retry: give up instead
 
@@ -58,6 +66,7 @@ class GitHub:
         token = token if token is not None else token_from_env()
         self.authenticated = bool(token)
         self.timeout = timeout
+        self.unreachable: str | None = None  # set once a connection could not be made
         self._sleep = sleep
         self.session = requests.Session()
         self.session.headers.update(
@@ -83,6 +92,8 @@ class GitHub:
         url = path if "://" in path else f"{self.api_url}/{path.lstrip('/')}"
         if not url.startswith(self.api_url + "/"):
             raise GitHubError(f"refusing to send a request outside {self.api_url}: {url}")
+        if self.unreachable:
+            raise GitHubUnreachable(self.unreachable)
         what = f"{method} {urlsplit(url).path}"
         problem = ""
         for attempt in range(self.retries + 1):
@@ -90,12 +101,18 @@ class GitHub:
                 response = self.session.request(
                     method, url, params=params, json=json, timeout=self.timeout
                 )
-            except requests.RequestException as exc:
+            except requests.ConnectionError as exc:
+                problem = f"cannot reach {self.api_url} ({type(exc).__name__})"
+                if method not in IDEMPOTENT or attempt >= self.connect_retries:
+                    self.unreachable = f"{problem}; gave up after {attempt + 1} attempt(s)"
+                    raise GitHubUnreachable(self.unreachable) from None
+                wait = self.backoff * 2**attempt
+            except requests.RequestException as exc:  # e.g. a read timeout: it answered once
                 if method not in IDEMPOTENT:
                     raise GitHubError(
-                        f"cannot reach {self.api_url} ({type(exc).__name__})"
+                        f"no answer from {self.api_url} ({type(exc).__name__})"
                     ) from None
-                problem = f"cannot reach {self.api_url} ({type(exc).__name__})"
+                problem = f"no answer from {self.api_url} ({type(exc).__name__})"
                 wait = self.backoff * 2**attempt
             else:
                 if response.ok:
@@ -152,7 +169,9 @@ class GitHub:
             yield from data["items"] if isinstance(data, dict) else data
             url, query = response.links.get("next", {}).get("url"), None
 
-    # -- endpoints -------------------------------------------------------------------------
+
+class GitHub(_Transport):
+    """GitHub REST API v3 client. ``sleep`` is injectable so tests do not wait."""
 
     def releases(self, repo: str) -> Iterator[dict]:
         """The releases of ``owner/name``, newest first, all pages (lazily)."""

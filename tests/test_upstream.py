@@ -18,7 +18,7 @@ from compat.cli import main
 from compat.github import GitHub
 from compat.upstream.notes import match_releases, tag_version
 from compat.upstream.repo import github_repo, metadata_urls
-from compat.upstream.score import Signal, note_signals, score_release
+from compat.upstream.score import Signal, names_used, note_signals, score_release
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -117,20 +117,32 @@ def test_whats_changed_with_mere_mentions_is_low():
     assert score.signals == ()
 
 
-def test_breaking_changes_section_is_high_with_its_lines():
-    score = score_release("1.10.0", previous="1.9.3", notes=BREAKING_SECTION)
+def test_breaking_section_naming_what_you_use_is_high_with_those_lines_first():
+    score = score_release(
+        "1.10.0", previous="1.9.3", notes=BREAKING_SECTION, used=frozenset({"api_key", "x"})
+    )
     assert score.level == "high"
     [signal] = score.signals
-    assert signal.reason == '"⚠ BREAKING CHANGES" section'
+    assert signal.reason == '"⚠ BREAKING CHANGES" section, naming what your code uses'
     assert signal.lines == (
-        "* **client:** `Client.fetch()` now returns a `Response` object instead of a `dict`.",
         "* **auth:** the `api_key` argument is keyword-only.",
+        "* **client:** `Client.fetch()` now returns a `Response` object instead of a `dict`.",
     )
 
 
-def test_conventional_commit_bang_is_high_but_other_commits_are_not():
-    score = score_release("1.3.0", previous="1.2.0", notes=BANG_COMMIT)
-    assert score.level == "high"
+def test_breaking_section_naming_nothing_you_use_is_medium():
+    score = score_release(
+        "1.10.0", previous="1.9.3", notes=BREAKING_SECTION, used=frozenset({"run"})
+    )
+    assert score.level == "medium"
+    assert score.reasons == ['"⚠ BREAKING CHANGES" section; none of it names what your code uses']
+    unknown = score_release("1.10.0", previous="1.9.3", notes=BREAKING_SECTION)
+    assert (unknown.level, unknown.reasons) == ("medium", ['"⚠ BREAKING CHANGES" section'])
+
+
+def test_conventional_commit_bang_counts_but_other_commits_do_not():
+    score = score_release("1.3.0", previous="1.2.0", notes=BANG_COMMIT, used=frozenset({"x"}))
+    assert score.level == "medium"
     [signal] = score.signals
     assert "`!:`" in signal.reason
     assert signal.lines == (
@@ -138,10 +150,10 @@ def test_conventional_commit_bang_is_high_but_other_commits_are_not():
     )
 
 
-def test_towncrier_deprecations_and_removals_that_removes_is_high():
-    signals = note_signals(TOWNCRIER)
+def test_towncrier_deprecations_and_removals_that_removes_is_high_when_you_use_it():
+    signals = note_signals(TOWNCRIER, frozenset({"legacy"}))
     assert [(s.level, s.reason) for s in signals] == [
-        ("high", '"Deprecations and Removals" section removes APIs')
+        ("high", '"Deprecations and Removals" section removes APIs, naming what your code uses')
     ]
     assert signals[0].lines == (
         "- Remove the ``acme.legacy`` module, deprecated since 0.6. (#130)",
@@ -160,9 +172,9 @@ def test_keep_a_changelog_deprecated_and_removed_sections():
     signals = note_signals(KEEP_A_CHANGELOG)
     assert [(s.level, s.reason, s.lines) for s in signals] == [
         ("medium", '"Deprecated" section', ("- `Client.shutdown()`; use `Client.close()`.",)),
-        ("high", '"Removed" section', ("- Python 3.8 support.",)),
+        ("medium", '"Removed" section', ("- Python 3.8 support.",)),
     ]
-    assert score_release("1.4.0", previous="1.3.2", notes=KEEP_A_CHANGELOG).level == "high"
+    assert score_release("1.4.0", previous="1.3.2", notes=KEEP_A_CHANGELOG).level == "medium"
 
 
 @pytest.mark.parametrize(
@@ -191,10 +203,25 @@ def test_what_does_not_count(notes: str):
         ("Breaking changes\n~~~~~~~~~~~~~~~~\n\n* ``run()`` is now async\n", "section"),
     ],
 )
-def test_explicit_markers_are_high(notes: str, reason: str):
+def test_explicit_markers_count(notes: str, reason: str):
     signals = note_signals(notes)
-    assert signals and signals[0].level == "high"
+    assert signals and signals[0].level == "medium"
     assert reason in signals[0].reason
+
+
+@pytest.mark.parametrize(
+    ("line", "names"),
+    [
+        ("- feat(api)!: drop `Client.legacy`", True),
+        ("* `acme.io` was renamed", True),
+        ("- `run()` is now async", True),
+        ("- the max_retries default changed", True),
+        ("- the old parser is gone", False),
+        ("- run faster", False),
+    ],
+)
+def test_what_names_what_you_use(line: str, names: bool):
+    assert names_used(line, frozenset({"legacy", "io", "run", "max_retries", "parser"})) is names
 
 
 def test_bold_heading_section_ends_at_the_next_heading():
@@ -206,7 +233,7 @@ def test_bold_heading_section_ends_at_the_next_heading():
 @pytest.mark.parametrize(
     ("previous", "version", "expected"),
     [
-        ("1.9.3", "2.0.0", ("high", "new major version (1.9.3 → 2.0.0)")),
+        ("1.9.3", "2.0.0", ("medium", "new major version (1.9.3 → 2.0.0)")),
         ("0.4.9", "0.5.0", ("medium", "new minor version on 0.x (0.4.9 → 0.5.0)")),
         ("0.4.1", "0.4.2", None),
         ("1.2.0", "1.3.0", None),
@@ -228,7 +255,7 @@ def test_requires_python_change():
         requires_python=">=3.10",
         pythons=("3.9", "3.12"),
     )
-    assert dropped.level == "high"
+    assert dropped.level == "medium"
     assert dropped.reasons == [
         "requires-python changed: >=3.9 → >=3.10; drops Python 3.9 that the matrix tests"
     ]
@@ -236,7 +263,7 @@ def test_requires_python_change():
         "1.3.0", previous_requires_python=">=3.9", requires_python=">=3.10", pythons=("3.12",)
     )
     assert (untouched.level, untouched.reasons) == (
-        "medium",
+        "low",
         ["requires-python changed: >=3.9 → >=3.10"],
     )
     assert (
@@ -248,6 +275,8 @@ def test_requires_python_change():
 def test_yanked_and_extra_signals():
     score = score_release("1.3.0", previous="1.2.0", yanked="broken wheel")
     assert (score.level, score.reasons) == ("medium", ["yanked on the index: broken wheel"])
+    score = score_release("1.3.0", previous="1.2.0", yanked=True, pinned=True)
+    assert (score.level, score.reasons) == ("high", ["yanked on the index; the project pins it"])
     api = ("high", "API diff: `acme.Client.fetch` removed", ["acme.Client.fetch"])
     score = score_release("1.3.0", previous="1.2.0", yanked=True, extra=[api])
     assert score.level == "high"
@@ -334,12 +363,23 @@ def project(tmp_path: Path, index_server: IndexServer, fake_github: FakeGitHub) 
     fake_github.add_release("acme/acme-sdk", "v2.0.0", BREAKING_SECTION, published_at=ago(1))
     for i in range(120):  # another package of the monorepo, released more often
         fake_github.add_release("acme/acme-sdk", f"acme-cli-v0.{i}.0", "cli", published_at=ago(0.5))
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests/test_acme.py").write_text(SMOKE)
     config = tmp_path / "compat.toml"
     config.write_text(
-        f'[settings]\nindex-url = "{index_server.simple_url}"\npython = ["3.12"]\n\n'
+        f'[settings]\nindex-url = "{index_server.simple_url}"\npython = ["3.12"]\n'
+        'tests = ["tests/test_acme.py"]\n\n'
         '[integrations.acme]\npackage = "acme-sdk"\nmin = "1.0.0"\n'
     )
     return config
+
+
+# The project's smoke test: it uses `Client.fetch`, which 2.0.0's notes say changed.
+SMOKE = (
+    "import pytest\n\n\ndef test_acme():\n"
+    "    acme = pytest.importorskip('acme_sdk')\n"
+    "    assert acme.Client().fetch('x')\n"
+)
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -350,19 +390,20 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
 
 def test_upstream_human_output(project: Path, index_server: IndexServer, fake_github, capsys):
     code, out, err = run_cli(capsys, "upstream", "--config", str(project))
-    assert code == 1, out + err  # 2.0.0 is high
-    assert "acme (acme-sdk, github.com/acme/acme-sdk; newest tested 2.0.0)" in out
+    assert code == 1, out + err  # 2.0.0 is high: its breaking notes name Client.fetch
+    assert "acme (acme-sdk, github.com/acme/acme-sdk; never tested)" in out
     lines = out.splitlines()
     high = next(line for line in lines if "2.0.0" in line and "HIGH" in line)
     assert ago(1)[:10] in high and "https://github.com/acme/acme-sdk/releases/tag/v2.0.0" in high
     assert "new major version (1.2.0 → 2.0.0)" in out
-    assert '"⚠ BREAKING CHANGES" section' in out
+    assert '"⚠ BREAKING CHANGES" section, naming what your code uses' in out
+    assert "API diff against 1.2.0: no breakage in 3 uses" in out
     low = next(line for line in lines if "1.2.0" in line and "LOW" in line)
     assert "releases/tag/v1.2.0" in low
-    assert "1.1.0" not in out.replace("1.1.0 ", "")  # outside the window
+    assert not [line for line in lines if line.split()[1:2] == ["1.1.0"]]  # outside the window
     assert (
-        "Summary: 2 releases in the last 7 days across 1 integration: 1 high, 0 medium, 1 low"
-        in out
+        "Summary: 2 new releases from 1 of 1 integration in the last 7 days: "
+        "1 high, 0 medium, 1 low" in out
     )
     assert "| *" not in out  # no previews without -v
     # the repository came from the latest wheel's METADATA (no PEP 658 here: downloaded)
@@ -386,7 +427,17 @@ def test_upstream_verbose_json_and_window(project: Path, capsys):
     release = acme["releases"][0]
     assert release["level"] == "high" and release["tag"] == "v2.0.0"
     assert "requires-python changed: >=3.9 → >=3.10" in release["reasons"]
-    assert data["summary"] == {"releases": 1, "high": 1, "medium": 0, "low": 0, "errors": 0}
+    assert release["api_diff"]["status"] == "clean"
+    assert data["summary"] == {
+        "releases": 1,
+        "high": 1,
+        "medium": 0,
+        "low": 0,
+        "already_tested": 0,
+        "integrations": 1,
+        "integrations_with_releases": 1,
+        "errors": 0,
+    }
 
 
 def test_upstream_token_is_sent_but_never_printed(project: Path, fake_github, monkeypatch, capsys):
@@ -414,7 +465,8 @@ def test_upstream_github_down_is_exit_2(project: Path, fake_github, capsys):
         "error: release notes of acme/acme-sdk: GitHub answered 502; gave up after 4 attempts"
         in out
     )
-    assert "1 could not be checked" in out
+    assert "1 integration could not be fully checked" in out
+    assert out.count("release notes unavailable (GitHub answered 502)") == 2
 
 
 def test_upstream_missing_notes_is_not_an_error(project: Path, fake_github, capsys):
@@ -422,7 +474,8 @@ def test_upstream_missing_notes_is_not_an_error(project: Path, fake_github, caps
         r for r in fake_github.releases["acme/acme-sdk"] if "cli" in r["tag_name"]
     ]
     code, out, _ = run_cli(capsys, "upstream", "--config", str(project), "--days", "2")
-    assert code == 1  # still high: the major jump
+    assert code == 0  # a major jump alone is medium: nothing says the project breaks
+    assert "MEDIUM  2.0.0" in out
     assert "no release notes found on acme/acme-sdk" in out
 
 
@@ -464,7 +517,7 @@ def test_upstream_creates_release_alerts_once(project: Path, fake_github, monkey
         "acme",
         "priority:high",
     ]
-    assert "> * **client:** `Client.fetch()` now returns" in issue["body"]
+    assert "* **client:** `Client.fetch()` now returns" in issue["body"]
     assert (
         "nox -s compat-acme-latest" in issue["body"]
         and 'uv pip install "acme-sdk==2.0.0"' in issue["body"]
@@ -497,7 +550,7 @@ def test_script_wrapper_takes_the_same_flags(project: Path, fake_github):
         timeout=120,
     )
     assert done.returncode == 1, done.stderr
-    assert "Summary: 3 releases in the last 31 days" in done.stdout
+    assert "Summary: 3 new releases from 1 of 1 integration in the last 31 days" in done.stdout
 
 
 @pytest.mark.network

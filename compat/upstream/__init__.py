@@ -1,12 +1,7 @@
 """Upstream release monitoring: the release timeline, release notes and breaking-change signals."""
 
-from compat.upstream.check import (
-    IntegrationCheck,
-    ReleaseCheck,
-    UpstreamReport,
-    check_integration,
-    check_upstream,
-)
+from compat.upstream.check import check_integration, check_upstream
+from compat.upstream.model import IntegrationCheck, ReleaseCheck, TestedRelease, UpstreamReport
 from compat.upstream.score import Score, Signal, score_release
 
 __all__ = [
@@ -14,6 +9,7 @@ __all__ = [
     "ReleaseCheck",
     "Score",
     "Signal",
+    "TestedRelease",
     "UpstreamReport",
     "check_integration",
     "check_upstream",

@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-
-from packaging.version import Version
+import sys
 
 from compat import matrix as matrix_mod
 from compat.github import GitHub
 from compat.index import IndexClient
 from compat.issues import file_issues, format_outcomes, release_alerts
-from compat.matrix import Integration, Matrix
-from compat.upstream.check import ExtraSignals, IntegrationCheck, UpstreamReport, check_upstream
-from compat.upstream.score import Signal
+from compat.results import load_all
+from compat.text import safe
+from compat.upstream.check import check_upstream
+from compat.upstream.model import IntegrationCheck, UpstreamReport
 
 PREVIEW_LINES = 5  # per signal, with -v
 
@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-apidiff",
         action="store_true",
-        help="skip the targeted API diff of new releases against the newest tested version",
+        help="skip the targeted API diff of new releases against the newest version that passed",
     )
 
 
@@ -53,9 +53,17 @@ def run(args: argparse.Namespace) -> int:
     matrix = matrix_mod.load(args.config)
     client = IndexClient(matrix.settings.index_url, offline=args.offline)
     github = GitHub()
-    extra = None if args.no_apidiff else api_signals(matrix, client)
+    loaded = load_all(matrix.results_dir)
+    for problem in loaded.problems:
+        print(safe(f"compat: warning: {problem}"), file=sys.stderr)
     report = check_upstream(
-        matrix, client, github, days=args.days, names=args.integration, extra=extra
+        matrix,
+        client,
+        github,
+        days=args.days,
+        names=args.integration,
+        results=loaded.results.values(),
+        api_diff=not args.no_apidiff,
     )
     outcomes = []
     if args.create_issues:
@@ -68,66 +76,34 @@ def run(args: argparse.Namespace) -> int:
             data["issues"] = [o.to_dict() for o in outcomes]
         print(json.dumps(data, indent=2))
     else:
-        print(render(report, verbose=args.verbose))
+        print(safe(render(report, verbose=args.verbose)))
         if args.create_issues:
-            print("\nIssues:\n" + format_outcomes(outcomes, args.max))
+            print(safe("\nIssues:\n" + format_outcomes(outcomes, args.max)))
     return report.exit_code
-
-
-def api_signals(matrix: Matrix, client: IndexClient) -> ExtraSignals:
-    """Score a release by the targeted API diff of what the project uses (see compat.apidiff).
-
-    The baseline is the newest version that passed in the stored results, else the release
-    before the new one.
-    """
-    from compat.apidiff import ApiDiffError, integration_uses, targeted_diff
-    from compat.results import load_all
-
-    passed = [
-        (r["package"], Version(r["requested"]))
-        for r in load_all(matrix.results_dir).values()
-        if r["status"] in ("passed", "deprecated")
-    ]
-
-    def signals(integ: Integration, previous: Version | None, version: Version) -> list[Signal]:
-        uses = integration_uses(matrix, integ.package)
-        tested = [v for package, v in passed if package == integ.package and v < version]
-        baseline = max(tested) if tested else previous
-        if baseline is None or not uses:
-            return []
-        try:
-            found = targeted_diff(client, integ.package, str(baseline), str(version), uses)
-        except ApiDiffError as exc:
-            return [Signal("low", f"no API diff against {baseline}: {exc}")]
-        out = []
-        for rank, level in (("certain", "high"), ("possible", "medium")):
-            hits = [b for b in found if b.rank == rank]
-            if hits:
-                lines = tuple(f"{b.message} (used at {', '.join(b.used_at)})" for b in hits)
-                out.append(
-                    Signal(
-                        level,
-                        f"API diff against {baseline}: {len(hits)} {rank} breakage(s) in what you use",
-                        lines,
-                    )
-                )
-        return out
-
-    return signals
 
 
 def render(report: UpstreamReport, *, verbose: bool = False) -> str:
     """A block per integration, a line per release (date, URL, reasons), a summary line."""
     blocks = [_block(check, report.days, verbose) for check in report.checks]
+    return "\n\n".join([*blocks, summary(report)])
+
+
+def summary(report: UpstreamReport) -> str:
+    news, checked = len(report.releases), len(report.checks)
     counts = ", ".join(f"{report.count(level)} {level}" for level in ("high", "medium", "low"))
-    total = len(report.releases)
-    summary = (
-        f"Summary: {total} release{'s' if total != 1 else ''} in the last {report.days} days "
-        f"across {len(report.checks)} integration{'s' if len(report.checks) != 1 else ''}: {counts}"
+    text = (
+        f"Summary: {_plural(news, 'new release')} from {len(report.with_releases)} of "
+        f"{_plural(checked, 'integration')} in the last {report.days} days: {counts}"
     )
-    if report.errors:
-        summary += f"; {len(report.errors)} could not be checked"
-    return "\n\n".join([*blocks, summary])
+    if report.already_tested:
+        text += f"; {len(report.already_tested)} already tested and passing"
+    if report.incomplete:
+        text += f"; {_plural(len(report.incomplete), 'integration')} could not be fully checked"
+    return text
+
+
+def _plural(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 def _block(check: IntegrationCheck, days: int, verbose: bool) -> str:
@@ -135,9 +111,9 @@ def _block(check: IntegrationCheck, days: int, verbose: bool) -> str:
     head = f"{integ.name} ({integ.package}"
     if check.repo:
         head += f", github.com/{check.repo}"
-    head += f"; newest tested {check.tested})" if check.tested else ")"
-    lines = [head]
-    if not check.releases and not check.errors:
+    head += f"; newest tested {check.newest_tested})" if check.newest_tested else "; never tested)"
+    lines = [head, *(f"  warning: {w}" for w in check.warnings)]
+    if not check.releases and not check.already_tested and not check.errors:
         lines.append(f"  no new releases in the last {days} days")
     for release in check.releases:
         date = release.uploaded.date().isoformat() if release.uploaded else "no date   "
@@ -150,6 +126,11 @@ def _block(check: IntegrationCheck, days: int, verbose: bool) -> str:
                 lines += [f"              | {line[:160]}" for line in shown]
                 if len(signal.lines) > len(shown):
                     lines.append(f"              | … {len(signal.lines) - len(shown)} more")
+    for tested in check.already_tested:
+        date = tested.uploaded.date().isoformat() if tested.uploaded else "no date   "
+        lines.append(
+            f"  {'tested':<6}  {str(tested.version):<12} {date}  {tested.verdict} (not news)"
+        )
     lines += [f"  error: {error}" for error in check.errors]
     return "\n".join(lines)
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import tarfile
-import zipfile
 from collections.abc import Iterable
 from email.parser import HeaderParser
-from pathlib import Path
 
 import requests
 
+from compat.apidiff.dists import core_metadata, pick_file, unpacked
+from compat.apidiff.model import ApiDiffError
 from compat.index import File, IndexClient, IndexFailure, Project
 
 # Project-URL labels, most telling first (compared lowercase, without punctuation or spaces).
@@ -48,18 +47,25 @@ def metadata_urls(text: str) -> list[tuple[str, str]]:
 
 
 def latest_metadata(client: IndexClient, project: Project) -> str | None:
-    """The core metadata of the newest release with a wheel (else an sdist).
+    """The core metadata of the newest final release that is not yanked.
 
-    Uses the PEP 658 ``<file>.metadata`` when the index serves it, else downloads
-    the file with ``IndexClient.download`` and reads it from the archive.
+    Uses the PEP 658 ``<file>.metadata`` when the index serves it, else the release's
+    archive, downloaded and unpacked once into the cache (``compat.apidiff.dists``, shared
+    with the API diff).
     """
     for release in reversed(project.releases):
         if release.yanked or release.version.is_prerelease:
             continue
-        files = sorted(release.files, key=lambda f: not f.is_wheel)
-        for file in files:
-            if file.is_wheel or file.filename.endswith(".tar.gz"):
-                return _core_metadata(client, file) or _from_archive(client, file)
+        file = pick_file(release.files)
+        if file is None:
+            continue
+        text = _core_metadata(client, file)
+        if text is not None:
+            return text
+        try:
+            return core_metadata(unpacked(client, project.name, str(release.version)))
+        except ApiDiffError as exc:
+            raise IndexFailure(f"cannot read the metadata of {file.filename}: {exc}") from None
     return None
 
 
@@ -69,36 +75,10 @@ def find_repo(client: IndexClient, project: Project) -> str | None:
 
 
 def _core_metadata(client: IndexClient, file: File) -> str | None:
-    if not file.is_wheel:
+    if not file.is_wheel or client.offline:
         return None
     try:
         response = client.session.get(file.url + ".metadata", timeout=client.timeout)
     except requests.RequestException:
         return None
     return response.text if response.ok else None
-
-
-def _from_archive(client: IndexClient, file: File) -> str | None:
-    try:
-        path = client.download(file, client.cache_dir / "dists")
-    except requests.RequestException as exc:
-        raise IndexFailure(f"cannot download {file.filename} ({type(exc).__name__})") from None
-    try:
-        return _read_metadata(path)
-    except (zipfile.BadZipFile, tarfile.TarError, OSError, UnicodeDecodeError) as exc:
-        raise IndexFailure(f"cannot read the metadata of {file.filename}: {exc}") from None
-
-
-def _read_metadata(path: Path) -> str | None:
-    if path.suffix == ".whl":
-        with zipfile.ZipFile(path) as archive:
-            for name in archive.namelist():
-                if name.count("/") == 1 and name.endswith(".dist-info/METADATA"):
-                    return archive.read(name).decode("utf-8")
-        return None
-    with tarfile.open(path, "r:gz") as archive:
-        for member in archive.getmembers():
-            if member.name.count("/") == 1 and member.name.endswith("/PKG-INFO"):
-                extracted = archive.extractfile(member)
-                return extracted.read().decode("utf-8") if extracted else None
-    return None

@@ -1,19 +1,23 @@
 """Breaking-change score of one release. Pure functions, no I/O.
 
-Signals, each with a level, a reason and the lines that triggered it:
+``high`` means the project's users break: a certain API breakage in what the project uses
+(an extra signal from the API diff), a breaking note naming what the project uses, a yanked
+version the project pins. Signals, each with a level, a reason and the lines behind it:
 
 * release-note *sections* (Markdown ``#`` headings, ``**bold**`` lines used as
-  headings, reStructuredText underlines): "Breaking changes" and "Removed"
-  are ``high``, "Deprecated" is ``medium``; towncrier's "Deprecations and
-  Removals" is ``high`` when a line in it removes or drops something, else
-  ``medium``. An empty section ("None", "N/A") does not count;
-* explicit markers on a line: Conventional Commits ``type(scope)!:`` and
-  ``BREAKING CHANGE:`` / ``BREAKING:`` are ``high``;
-* the version jump: a new major is ``high``, a new minor on 0.x ``medium``
+  headings, reStructuredText underlines): "Breaking changes" and "Removed";
+  towncrier's "Deprecations and Removals" when a line in it removes or drops
+  something; explicit markers on a line: Conventional Commits ``type(scope)!:``
+  and ``BREAKING CHANGE:`` / ``BREAKING:``. Each is ``high`` when one of its
+  lines names something the project's code uses (``used``: identifiers such as
+  ``OpenAI``, ``create``, ``timeout``, written in backticks or as code), else
+  ``medium``. "Deprecated" sections are ``medium``. An empty section ("None",
+  "N/A") does not count;
+* the version jump: a new major, or a new minor on 0.x, is ``medium``
   (calendar versions have no breaking jump);
-* a changed requires-python: ``high`` when it drops a Python the matrix
-  tests, else ``medium``; a yanked release: ``medium``;
-* extra signals from elsewhere (the API diff feeds a certain breakage as ``high``).
+* a changed requires-python: ``medium`` when it drops a Python the matrix
+  tests, else ``low``; a yanked release: ``medium``, ``high`` when pinned;
+* extra signals from elsewhere (the API diff, the matrix's own verdicts).
 
 A word in a generic section ("What's Changed") or in a PR title ("Remove typo",
 "Fix deprecated docs link") is not a signal on its own.
@@ -85,19 +89,26 @@ def score_release(
     requires_python: SpecifierSet | str | None = None,
     previous_requires_python: SpecifierSet | str | None = None,
     yanked: bool | str = False,
+    pinned: bool = False,
     pythons: Sequence[str] = (),
+    used: frozenset[str] | None = None,
     extra: Iterable[Signal | tuple[str, str, Sequence[str]]] = (),
 ) -> Score:
-    """Score one release; ``pythons`` are the ``X.Y`` the matrix tests, ``extra`` more signals."""
+    """Score one release; ``pythons`` are the ``X.Y`` the matrix tests, ``used`` the names the
+    project's code uses (None: unknown), ``pinned`` whether the project pins this version,
+    ``extra`` more signals."""
     signals: list[Signal] = []
     if notes:
-        signals += note_signals(notes)
+        signals += note_signals(notes, used)
     if previous is not None:
         signals += jump_signals(Version(str(previous)), Version(str(version)))
     signals += python_signals(previous_requires_python, requires_python, pythons)
     if yanked is not False:
         why = f": {yanked}" if isinstance(yanked, str) and yanked else ""
-        signals.append(Signal("medium", f"yanked on the index{why}"))
+        if pinned:
+            signals.append(Signal("high", f"yanked on the index{why}; the project pins it"))
+        else:
+            signals.append(Signal("medium", f"yanked on the index{why}"))
     for item in extra:
         signals.append(
             item if isinstance(item, Signal) else Signal(item[0], item[1], tuple(item[2]))
@@ -112,7 +123,7 @@ def jump_signals(previous: Version, version: Version) -> list[Signal]:
     if version <= previous or version.major >= 1900:
         return []
     if version.major > previous.major:
-        return [Signal("high", f"new major version ({previous} → {version})")]
+        return [Signal("medium", f"new major version ({previous} → {version})")]
     if version.major == 0 and version.minor > previous.minor:
         return [Signal("medium", f"new minor version on 0.x ({previous} → {version})")]
     return []
@@ -121,7 +132,7 @@ def jump_signals(previous: Version, version: Version) -> list[Signal]:
 def python_signals(
     old: SpecifierSet | str | None, new: SpecifierSet | str | None, pythons: Sequence[str]
 ) -> list[Signal]:
-    """A changed requires-python; ``high`` when it drops a Python the matrix tests."""
+    """A changed requires-python; ``medium`` when it drops a Python the matrix tests."""
     old_spec, new_spec = _spec(old), _spec(new)
     if old_spec == new_spec:
         return []
@@ -129,9 +140,9 @@ def python_signals(
     dropped = [py for py in pythons if _admits(old_spec, py) and not _admits(new_spec, py)]
     if dropped:
         return [
-            Signal("high", f"{change}; drops Python {', '.join(dropped)} that the matrix tests")
+            Signal("medium", f"{change}; drops Python {', '.join(dropped)} that the matrix tests")
         ]
-    return [Signal("medium", change)]
+    return [Signal("low", change)]
 
 
 def _spec(value: SpecifierSet | str | None) -> SpecifierSet | None:
@@ -151,8 +162,8 @@ def _admits(spec: SpecifierSet | None, python: str) -> bool:
 # -- release notes ----------------------------------------------------------------------------
 
 
-def note_signals(notes: str) -> list[Signal]:
-    """Signals from the text of release notes: sections and explicit markers."""
+def note_signals(notes: str, used: frozenset[str] | None = None) -> list[Signal]:
+    """Signals from the text of release notes: sections and explicit markers (see above)."""
     sections: list[tuple[str, str, list[str]]] = []  # (kind, heading, lines)
     current: tuple[str | None, int, str, list[str]] = (None, 0, "", [])
     conventional: list[str] = []
@@ -183,14 +194,41 @@ def note_signals(notes: str) -> list[Signal]:
     if current[0] is not None:
         sections.append((current[0], current[2], current[3]))
 
-    signals = [s for kind, title, body in sections if (s := _section_signal(kind, title, body))]
+    signals = [
+        s for kind, title, body in sections if (s := _section_signal(kind, title, body, used))
+    ]
     if conventional:
-        signals.append(
-            Signal("high", "Conventional Commit marked breaking (`!:`)", _cap(conventional))
-        )
+        signals.append(_breaking("Conventional Commit marked breaking (`!:`)", conventional, used))
     if marked:
-        signals.append(Signal("high", "line marked BREAKING CHANGE", _cap(marked)))
+        signals.append(_breaking("line marked BREAKING CHANGE", marked, used))
     return signals
+
+
+def _breaking(reason: str, lines: list[str], used: frozenset[str] | None) -> Signal:
+    """``high`` when a line names what the project uses (those lines first), else ``medium``."""
+    naming = [line for line in lines if used and names_used(line, used)]
+    if naming:
+        rest = [line for line in lines if line not in naming]
+        return Signal("high", f"{reason}, naming what your code uses", _cap(naming + rest))
+    if used is None:
+        return Signal("medium", reason, _cap(lines))
+    return Signal("medium", f"{reason}; none of it names what your code uses", _cap(lines))
+
+
+_CODE = re.compile(r"`+([^`]+)`+")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CODE_LIKE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+|\w+_\w+|[A-Z][a-z0-9]+[A-Z]\w*|\w+\(\)")
+
+
+def names_used(line: str, used: frozenset[str]) -> bool:
+    """Whether ``line`` names one of ``used`` as code: in backticks, or written like code
+    (``Client.fetch``, ``max_retries``, ``OpenAI``, ``create()``) — not as a plain word."""
+    words: set[str] = set()
+    for span in _CODE.findall(line):
+        words.update(_WORD.findall(span))
+    for token in _CODE_LIKE.findall(_CODE.sub(" ", line)):
+        words.update(_WORD.findall(token))
+    return bool(words & used)
 
 
 def _is_rst_title(line: str) -> bool:
@@ -230,19 +268,19 @@ def _section_kind(title: str) -> str | None:
     return None
 
 
-def _section_signal(kind: str | None, title: str, body: list[str]) -> Signal | None:
+def _section_signal(
+    kind: str | None, title: str, body: list[str], used: frozenset[str] | None
+) -> Signal | None:
     lines = [line for line in body if not _EMPTY.match(_BULLET.sub("", line).strip("*_ "))]
     if kind is None or not lines:
         return None
     name = title.strip().strip("*_: ")
-    if kind == "breaking":
-        return Signal("high", f'"{name}" section', _cap(lines))
-    if kind == "removed":
-        return Signal("high", f'"{name}" section', _cap(lines))
+    if kind in ("breaking", "removed"):
+        return _breaking(f'"{name}" section', lines, used)
     if kind == "deprecations-removals":
         removing = [line for line in lines if _REMOVES.search(line)]
         if removing:
-            return Signal("high", f'"{name}" section removes APIs', _cap(removing))
+            return _breaking(f'"{name}" section removes APIs', removing, used)
         return Signal("medium", f'"{name}" section', _cap(lines))
     return Signal("medium", f'"{name}" section', _cap(lines))
 

@@ -1,0 +1,140 @@
+"""The values ``compat upstream`` produces: per release, per integration, for the run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from packaging.version import Version
+
+from compat.matrix import Integration
+from compat.upstream.api import ApiTrace
+from compat.upstream.score import LEVELS, Score
+
+
+@dataclass
+class ReleaseCheck:
+    """A release the matrix has not yet seen pass: scored."""
+
+    version: Version
+    uploaded: datetime | None
+    score: Score
+    url: str | None = None  # the GitHub release page
+    tag: str | None = None
+    notes: str | None = None
+    previous: Version | None = None
+    api: ApiTrace | None = None
+    verdict: str | None = None  # the matrix's worst verdict for it, when it was tested
+
+    @property
+    def level(self) -> str:
+        return self.score.level
+
+    def to_dict(self) -> dict:
+        return {
+            "version": str(self.version),
+            "uploaded": self.uploaded.isoformat() if self.uploaded else None,
+            "level": self.level,
+            "reasons": self.score.reasons,
+            "signals": [s.to_dict() for s in self.score.signals],
+            "url": self.url,
+            "tag": self.tag,
+            "previous": str(self.previous) if self.previous else None,
+            "api_diff": self.api.to_dict() if self.api else None,
+            "verdict": self.verdict,
+        }
+
+
+@dataclass(frozen=True)
+class TestedRelease:
+    """A release in the window that the matrix already tested and passed: not news."""
+
+    version: Version
+    uploaded: datetime | None
+    verdict: str
+
+    def to_dict(self) -> dict:
+        return {
+            "version": str(self.version),
+            "uploaded": self.uploaded.isoformat() if self.uploaded else None,
+            "verdict": self.verdict,
+        }
+
+
+@dataclass
+class IntegrationCheck:
+    integration: Integration
+    repo: str | None = None
+    repo_source: str | None = None  # "compat.toml" | "project URLs" | None
+    newest_tested: Version | None = None  # the newest version that installed and was judged
+    releases: list[ReleaseCheck] = field(default_factory=list)  # news
+    already_tested: list[TestedRelease] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # what could not be checked
+    warnings: list[str] = field(default_factory=list)  # worth fixing, changes no verdict
+
+    def to_dict(self) -> dict:
+        return {
+            "integration": self.integration.name,
+            "package": self.integration.package,
+            "repo": self.repo,
+            "repo_source": self.repo_source,
+            "tested": str(self.newest_tested) if self.newest_tested else None,
+            "releases": [r.to_dict() for r in self.releases],
+            "already_tested": [r.to_dict() for r in self.already_tested],
+            "errors": self.errors,
+            "warnings": self.warnings,
+        }
+
+
+@dataclass
+class UpstreamReport:
+    days: int
+    since: datetime
+    checks: list[IntegrationCheck]
+
+    @property
+    def releases(self) -> list[ReleaseCheck]:
+        """The new releases (those already tested and passing are not news)."""
+        return [r for c in self.checks for r in c.releases]
+
+    @property
+    def already_tested(self) -> list[TestedRelease]:
+        return [r for c in self.checks for r in c.already_tested]
+
+    @property
+    def with_releases(self) -> list[IntegrationCheck]:
+        return [c for c in self.checks if c.releases]
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"{c.integration.name}: {e}" for c in self.checks for e in c.errors]
+
+    @property
+    def incomplete(self) -> list[IntegrationCheck]:
+        """Integrations that could not be fully checked."""
+        return [c for c in self.checks if c.errors]
+
+    def count(self, level: str) -> int:
+        return sum(1 for r in self.releases if r.level == level)
+
+    @property
+    def exit_code(self) -> int:
+        """2 when something could not be checked, else 1 when any release is ``high``, else 0."""
+        if self.errors:
+            return 2
+        return 1 if self.count("high") else 0
+
+    def to_dict(self) -> dict:
+        return {
+            "days": self.days,
+            "since": self.since.isoformat(),
+            "integrations": [c.to_dict() for c in self.checks],
+            "summary": {
+                "releases": len(self.releases),
+                **{level: self.count(level) for level in reversed(LEVELS)},
+                "already_tested": len(self.already_tested),
+                "integrations": len(self.checks),
+                "integrations_with_releases": len(self.with_releases),
+                "errors": len(self.errors),
+            },
+        }
