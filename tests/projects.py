@@ -44,7 +44,9 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 '''
 
 
-def library(root: Path, dependencies: list[str], modules: dict[str, str], name: str = "mylib") -> Path:
+def library(
+    root: Path, dependencies: list[str], modules: dict[str, str], name: str = "mylib"
+) -> Path:
     """A project at ``root``: pyproject.toml with ``dependencies``, the in-tree backend, and
     ``modules`` (path -> source, e.g. ``mylib/__init__.py``)."""
     root.mkdir(parents=True, exist_ok=True)

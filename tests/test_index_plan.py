@@ -194,7 +194,9 @@ def test_plan_offline_without_cache_exits_2(acme: IndexServer, tmp_path: Path, c
     assert main(["plan", "--offline", "--config", str(proj / "compat.toml")]) == 2
     assert "offline, and no cached copy" in capsys.readouterr().err
     assert main(["plan", "--config", str(proj / "compat.toml")]) == 0
-    assert main(["plan", "--offline", "--config", str(proj / "compat.toml")]) == 0
+    assert main(["plan", "--offline", "--config", str(proj / "compat.toml")]) == 0  # stored plan
+    (proj / ".compat/plan.json").unlink()
+    assert main(["plan", "--offline", "--config", str(proj / "compat.toml")]) == 0  # cached pages
     assert "using the cached index page" in capsys.readouterr().err
 
 

@@ -69,7 +69,9 @@ def test_missing_interpreter_is_an_error_with_its_fix(index, tmp_path, capsys) -
     index.add(acme("1.0.0"), acme("1.1.0"))
     root = project(tmp_path / "p", index, settings="")
     config = root / "compat.toml"
-    config.write_text(config.read_text().replace(f'python = ["{PY}"]', f'python = ["{PY}", "3.99"]'))
+    config.write_text(
+        config.read_text().replace(f'python = ["{PY}"]', f'python = ["{PY}", "3.99"]')
+    )
     assert run(root, "run", "--all") == 2
     out = capsys.readouterr()
     results = load_all(root / ".compat/results").results
@@ -111,10 +113,14 @@ def test_min_lowers_only_the_integration(index, tmp_path, capsys) -> None:
         pyproject="",
         settings="",
         integrations='[integrations.acme]\npackage = "acme-sdk"\nwith = ["helper-lib>=0.5"]\n',
-        tests={"tests/test_acme.py": "import mylib\nimport acme_sdk\n\ndef test_acme():\n    assert acme_sdk.greet()\n"},
+        tests={
+            "tests/test_acme.py": "import mylib\nimport acme_sdk\n\ndef test_acme():\n    assert acme_sdk.greet()\n"
+        },
     )
     config = root / "compat.toml"
-    config.write_text(config.read_text().replace("install-project = false", "install-project = true"))
+    config.write_text(
+        config.read_text().replace("install-project = false", "install-project = true")
+    )
     assert run(root, "run", "compat-acme-min") == 0, capsys.readouterr()
     result = stored(root)["min"]
     assert result.status is Status.PASSED
@@ -125,8 +131,12 @@ def test_min_lowers_only_the_integration(index, tmp_path, capsys) -> None:
 
 
 def test_declared_cap(index, tmp_path, capsys) -> None:
-    index.add(*(acme(f"1.{m}.0") for m in range(4)), acme("1.4.0", "def greet():\n    return 'no'\n"))
-    pyproject = '[project]\nname = "mylib"\nversion = "1"\ndependencies = ["acme-sdk>=1.0,<=1.2.0"]\n'
+    index.add(
+        *(acme(f"1.{m}.0") for m in range(4)), acme("1.4.0", "def greet():\n    return 'no'\n")
+    )
+    pyproject = (
+        '[project]\nname = "mylib"\nversion = "1"\ndependencies = ["acme-sdk>=1.0,<=1.2.0"]\n'
+    )
     root = project(tmp_path / "p", index, pyproject=pyproject)
     assert run(root, "plan") == 0
     plan = capsys.readouterr().out
@@ -144,6 +154,7 @@ def test_declared_cap(index, tmp_path, capsys) -> None:
 
 def test_index_down_between_runs_keeps_the_verdicts(index, tmp_path, capsys) -> None:
     index.add(acme("1.0.0"), acme("1.1.0"))
+    index.max_age = 0  # every resolution asks the index
     root = project(tmp_path / "p", index)
     assert run(root, "run", "--all") == 0
     assert run(root, "report") == 0
@@ -157,7 +168,12 @@ def test_index_down_between_runs_keeps_the_verdicts(index, tmp_path, capsys) -> 
     assert run(root, "report") == 0
     after = (root / "docs/compatibility-matrix.md").read_text()
     grid = after.split("## acme")[1]
-    assert "1.0.0 ✅ stale" in grid and "1.1.0 ✅ stale" in grid and "❌" not in grid and "🚫" not in grid
+    assert (
+        "1.0.0 ✅ stale" in grid
+        and "1.1.0 ✅ stale" in grid
+        and "❌" not in grid
+        and "🚫" not in grid
+    )
     assert before != after
 
 
@@ -184,12 +200,18 @@ def test_install_failures_say_whose_requirements(index, tmp_path, capsys) -> Non
     )
     root = project(tmp_path / "p", index, settings="")
     config = root / "compat.toml"
-    config.write_text(config.read_text().replace('test-requires = ["pytest"]', 'test-requires = ["pytest", "other-lib<2"]'))
+    config.write_text(
+        config.read_text().replace(
+            'test-requires = ["pytest"]', 'test-requires = ["pytest", "other-lib<2"]'
+        )
+    )
     assert run(root, "run", "--all") == 1
     results = stored(root)
     own = results["1.1"]
     assert own.status is Status.INSTALL_FAILED
-    assert own.message.startswith("acme-sdk 1.1.0 cannot be installed on this index: its own requirements")
+    assert own.message.startswith(
+        "acme-sdk 1.1.0 cannot be installed on this index: its own requirements"
+    )
     assert "missing-dependency" in own.message and not own.message.endswith("…")
     conflict = results["latest"]
     assert conflict.status is Status.INSTALL_FAILED
@@ -258,7 +280,9 @@ def test_each_cell_is_judged_by_its_own_tests(index, tmp_path, capsys) -> None:
     assert any("tests/test_beta.py" in note and "beta_sdk" in note for note in acme_min.notes)
     assert results[f"compat-beta-min-{PY}"].status is Status.PASSED
     # A collection error in the cell's own tests still fails it.
-    (root / "tests/test_acme.py").write_text("import acme_sdk.gone\n\n\ndef test_acme():\n    pass\n")
+    (root / "tests/test_acme.py").write_text(
+        "import acme_sdk.gone\n\n\ndef test_acme():\n    pass\n"
+    )
     assert run(root, "run", "compat-acme-min") == 1
     failed = load_all(root / ".compat/results").results[f"compat-acme-min-{PY}"]
     assert failed.status is Status.FAILED and "acme_sdk.gone" in failed.failures[0].message
@@ -306,10 +330,16 @@ def test_deprecations_are_attributed(index, tmp_path, capsys) -> None:
     )
     assert run(root, "run", "--all") == 0
     quiet = stored(root)["latest"]
-    assert quiet.status is Status.PASSED and [d.attribution for d in quiet.deprecations] == ["internal"]
+    assert quiet.status is Status.PASSED and [d.attribution for d in quiet.deprecations] == [
+        "internal"
+    ]
     assert run(root, "report") == 0
     assert "upstream-internal, not counted" in (root / "docs/compatibility-matrix.md").read_text()
     config = root / "compat.toml"
-    config.write_text(config.read_text().replace("install-project = false", 'install-project = false\ndeprecations = "all"'))
+    config.write_text(
+        config.read_text().replace(
+            "install-project = false", 'install-project = false\ndeprecations = "all"'
+        )
+    )
     assert run(root, "run", "--all") == 0
     assert stored(root)["latest"].status is Status.DEPRECATED

@@ -63,6 +63,7 @@ def test_no_cache_headers_still_fill_the_cache(index, tmp_path, capsys) -> None:
 
 
 def test_index_dies_mid_sweep(index, tmp_path, capsys) -> None:
+    index.max_age = 0  # every resolution asks the index
     root = project(tmp_path / "p", index)
     assert run(root, "run", "--all", "-j", "1") == 0
     index.fault, index.fault_after = "refuse", len(index.requests) + 2

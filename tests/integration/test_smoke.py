@@ -3,7 +3,9 @@
 Run inside compat cells (`nox -s compat-<integration>-<label>`, selected with -k by the
 integration's name). No network, no API keys: clients are built with dummy keys and
 never called. Outside a cell, an uninstalled package skips its tests; inside a cell
-(COMPAT_CELL is set) a missing import is a failure, never a silent skip.
+(COMPAT_CELL is set) a missing import is a failure, never a silent skip. The
+`*_through_agentkit` tests drive the example library's integration modules
+(examples/agentkit), whose version metadata nox-compat keeps in step.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
 DUMMY_KEY = "sk-compat-dummy"
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "agentkit"))
 
 
 def need(module: str):
@@ -61,6 +66,16 @@ def test_openai_response_types() -> None:
     assert "choices" in ChatCompletion.model_fields
 
 
+def test_openai_through_agentkit() -> None:
+    need("openai")
+    from agentkit.integrations import openai as kit
+
+    client = kit.make_client(DUMMY_KEY, max_retries=0)
+    assert callable(client.chat.completions.create)
+    assert callable(kit.make_client(DUMMY_KEY, asynchronous=True).chat.completions.create)
+    assert not kit.is_retryable(ValueError("not an API error"))
+
+
 # --- crewai -----------------------------------------------------------------
 
 
@@ -98,6 +113,16 @@ def test_crewai_tool_from_function() -> None:
     assert _crewai_agent(crewai, tools=[adder]).tools[0].name == "Adder"
 
 
+def test_crewai_through_agentkit() -> None:
+    need("crewai")
+    from agentkit.integrations import crewai as kit
+
+    adder = kit.as_tool("Adder", add)
+    agent = kit.make_agent("Researcher", "Find facts", tools=[adder])
+    crew = kit.make_crew(agent, "Say hi", "A greeting")
+    assert crew.tasks[0].agent is agent and agent.tools[0].name == "Adder"
+
+
 # --- autogen ----------------------------------------------------------------
 
 
@@ -122,6 +147,14 @@ def test_autogen_agent_with_function_tool_and_team() -> None:
         [agent], termination_condition=conditions.MaxMessageTermination(2)
     )
     assert callable(team.run)
+
+
+def test_autogen_through_agentkit() -> None:
+    need("autogen_agentchat")
+    from agentkit.integrations import autogen as kit
+
+    agent = kit.make_assistant("calc", DUMMY_KEY, tools=[add])
+    assert callable(kit.make_team([agent]).run)
 
 
 # --- langchain --------------------------------------------------------------
@@ -158,4 +191,15 @@ def test_langchain_messages_prompts_runnables() -> None:
     messages = prompt.invoke({"question": "hi"}).to_messages()
     assert isinstance(messages[-1], HumanMessage) and messages[-1].content == "hi"
     chain = prompt | RunnableLambda(lambda value: AIMessage(content=str(len(value.to_messages()))))
+    assert chain.invoke({"question": "hi"}).content == "2"
+
+
+def test_langchain_through_agentkit() -> None:
+    need("langchain_core")
+    from agentkit.integrations import langchain as kit
+
+    assert (
+        kit.as_tool(add, name="add", description="Add two integers.").invoke({"a": 1, "b": 2}) == 3
+    )
+    chain = kit.brief_chain(lambda messages: str(len(messages)))
     assert chain.invoke({"question": "hi"}).content == "2"

@@ -1,0 +1,1 @@
+"""agentkit: thin helpers over agent frameworks (the example library of nox-compat)."""

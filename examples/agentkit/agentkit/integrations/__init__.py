@@ -1,0 +1,1 @@
+"""One module per upstream integration; each checks the installed version when imported."""

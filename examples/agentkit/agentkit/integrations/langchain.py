@@ -1,0 +1,35 @@
+"""agentkit's LangChain integration: tools and a prompt chain from langchain-core.
+
+Compatibility:
+    langchain-core: 0.3.0 - 1.7.7
+    Last tested: 1.7.7 (2026-11-25)
+    Python: 3.11, 3.12
+
+Known Issues:
+    1.8.4 does not install: the environment could not be built
+
+Next Breaking Change:
+    None known
+"""
+
+from __future__ import annotations
+
+from langchain_core.messages import AIMessage
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import RunnableLambda
+from langchain_core.tools import StructuredTool
+
+from agentkit._compat_notices import check
+
+check("langchain")
+
+
+def as_tool(function, *, name: str, description: str):
+    """A plain function as a LangChain structured tool."""
+    return StructuredTool.from_function(func=function, name=name, description=description)
+
+
+def brief_chain(answer):
+    """A system-prompted chain whose model is ``answer`` (messages -> text)."""
+    prompt = ChatPromptTemplate.from_messages([("system", "Be brief."), ("human", "{question}")])
+    return prompt | RunnableLambda(lambda value: AIMessage(content=answer(value.to_messages())))
