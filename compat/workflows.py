@@ -31,6 +31,7 @@ CHECKOUT = "actions/checkout@v4"
 SETUP_PYTHON = "actions/setup-python@v5"
 UPLOAD = "actions/upload-artifact@v4"
 DOWNLOAD = "actions/download-artifact@v4"
+CACHE = "actions/cache@v4"
 
 MATRIX_CRON = "0 6 * * 1"  # Monday 06:00 UTC, before the maintainers' Monday routine
 UPSTREAM_CRON = "0 8 * * *"  # daily 08:00 UTC
@@ -257,6 +258,17 @@ def matrix_workflow(matrix: Matrix) -> str:
         "strategy": {"fail-fast": False, "matrix": "${{ fromJSON(needs.plan.outputs.matrix) }}"},
         "steps": [
             *_steps_setup(matrix, "${{ matrix.python }}"),
+            {
+                # With the committed verdicts (docs JSON), a cell whose inputs did not change
+                # is not run again; uv's cache makes the resolution that decides it cheap.
+                "name": "Cache uv's downloads",
+                "uses": CACHE,
+                "with": {
+                    "path": "~/.cache/uv",
+                    "key": "uv-${{ runner.os }}-py${{ matrix.python }}-${{ github.run_id }}",
+                    "restore-keys": "uv-${{ runner.os }}-py${{ matrix.python }}-",
+                },
+            },
             {"name": "Run the cell", "run": "nox -s ${{ matrix.session }}"},
             {
                 "name": "Upload the result",

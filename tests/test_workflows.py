@@ -310,6 +310,7 @@ def test_update_job_opens_the_pull_request_with_least_permissions(project):
         workflows.SETUP_PYTHON,
         workflows.UPLOAD,
         workflows.DOWNLOAD,
+        workflows.CACHE,  # uv's cache for the cells: with the committed verdicts, cheap reruns
     }
 
 
