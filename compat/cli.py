@@ -257,7 +257,16 @@ def known_supports(args: argparse.Namespace):
         print(safe(f"compat: {exc}; using the stored verdicts alone"), file=sys.stderr)
         plan = None
     known = load_known(matrix)
-    return matrix, supports(build_rows(matrix, known.results, plan)), known.problems
+    alerts = {}
+    repo = os.environ.get("GITHUB_REPOSITORY")
+    if repo:  # open high release alerts announce the next breaking change
+        from compat.github import GitHub, GitHubError
+
+        try:
+            alerts = issues_cmd.open_high_alerts(GitHub(), repo)
+        except GitHubError as exc:
+            print(safe(f"compat: release alerts of {repo} not read: {exc}"), file=sys.stderr)
+    return matrix, supports(build_rows(matrix, known.results, plan), alerts), known.problems
 
 
 def cmd_metadata(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -103,6 +104,22 @@ def release_alert(check, release) -> Draft:
         body="\n".join(parts) + "\n",
         labels=("release-alert", integ.name, f"priority:{release.level}"),
     )
+
+
+def open_high_alerts(github: GitHub, repo: str) -> dict[str, list[tuple[str, str]]]:
+    """The open ``[Release Alert]`` issues labelled ``priority:high``: integration ->
+    [(version, first reason)]. They announce breaking changes not yet in the verdicts."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for issue in github.open_issues(repo, "priority:high"):
+        match = re.fullmatch(r"\[Release Alert\] (\S+) (\S+)", issue.get("title", ""))
+        if not match:
+            continue
+        body = issue.get("body") or ""
+        reasons = re.findall(r"^- `+ ?(.*?) ?`+$", body.split("Reasons:", 1)[-1], re.MULTILINE)
+        found.setdefault(match.group(1), []).append(
+            (match.group(2), reasons[0] if reasons else "release alert")
+        )
+    return found
 
 
 def release_alerts(report, level: str = "medium") -> list[Draft]:

@@ -218,12 +218,15 @@ def _span(versions: list[Version]) -> str:
     return f"{versions[0]}–{versions[-1]}"
 
 
-def supports(rows: list[Row]) -> list[Support]:
-    """The support facts of each integration, for metadata blocks and runtime notices."""
-    return [support(row) for row in rows]
+def supports(
+    rows: list[Row], alerts: dict[str, list[tuple[str, str]]] | None = None
+) -> list[Support]:
+    """The support facts of each integration, for metadata blocks and runtime notices;
+    ``alerts``: open high release alerts by integration, [(version, reason)]."""
+    return [support(row, (alerts or {}).get(row.integration.name, [])) for row in rows]
 
 
-def support(row: Row) -> Support:
+def support(row: Row, alerts: list[tuple[str, str]] = ()) -> Support:
     integ = row.integration
     passing = row.passing()
     judged = [r for r in row.history if r.status.judged and r.installed]
@@ -242,11 +245,17 @@ def support(row: Row) -> Support:
         )
         for version, results in issues.items()
     )
-    upcoming = tuple(
+    upcoming = [
         Upcoming(r.requested, reason(r), "prerelease cell")
         for r in row.cells
         if r.label == "pre" and r.status.incompatible
-    )
+    ]
+    tested = newest.version if newest else None
+    upcoming += [
+        Upcoming(version, text, "release alert")
+        for version, text in alerts
+        if tested is None or _version(version) > tested
+    ]
     pythons = sorted({r.python_xy for r in judged}, key=_python_key)
     return Support(
         integration=integ.name,
@@ -259,7 +268,7 @@ def support(row: Row) -> Support:
         pythons=tuple(pythons),
         passing=tuple(str(v) for v in passing),
         known_issues=known,
-        next_breaking=upcoming,
+        next_breaking=tuple(upcoming),
         file=integ.file,
     )
 

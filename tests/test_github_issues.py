@@ -360,3 +360,36 @@ def test_compat_issues_dry_run_without_github(results_config: Path, monkeypatch,
     assert code == 1 and out.count("would create") == 2
     code = main(["issues", "--config", str(results_config)])
     assert code == 2 and "GITHUB_REPOSITORY" in capsys.readouterr().err
+
+
+def test_an_open_high_alert_is_the_next_breaking_change(fake: FakeGitHub, tmp_path, monkeypatch):
+    """`compat metadata` reads open high release alerts for the Next Breaking Change."""
+    from compat.results import save
+
+    root = tmp_path / "lib"
+    (root / "tests").mkdir(parents=True)
+    (root / "tests/test_acme.py").write_text("def test_acme():\n    pass\n")
+    (root / "mylib").mkdir()
+    (root / "mylib/acme.py").write_text('"""Our acme integration."""\n')
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "mylib"\ndependencies = ["acme-sdk>=1.0"]\n'
+    )
+    (root / "compat.toml").write_text(
+        '[settings]\npython = ["3.12"]\ntests = ["tests"]\nindex-url = "http://127.0.0.1:9/simple"\n'
+        '[integrations.acme]\npackage = "acme-sdk"\nfile = "mylib/acme.py"\n'
+    )
+    save(typed(result("latest", "passed", version="1.2.0")), root / ".compat/results")
+    body = "**acme-sdk 2.0.0** was published.\n\nReasons:\n- `new major version (1.2.0 → 2.0.0)`\n"
+    fake.add_issue(
+        REPO, "[Release Alert] acme 2.0.0", body, labels=["release-alert", "priority:high"]
+    )
+    fake.add_issue(
+        REPO, "[Release Alert] acme 1.1.0", body, labels=["release-alert", "priority:high"]
+    )
+    monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
+    monkeypatch.setenv("COMPAT_INDEX_TIMEOUT", "1")
+    assert main(["metadata", "--write", "--offline", "--config", str(root / "compat.toml")]) == 0
+    module = (root / "mylib/acme.py").read_text()
+    upcoming = module.split("Next Breaking Change:")[1]
+    assert "2.0.0" in upcoming and "new major version" in upcoming
+    assert "1.1.0" not in upcoming  # older than what the matrix already tested
