@@ -58,6 +58,15 @@ def load_matrix(args: argparse.Namespace) -> Matrix:
     return matrix
 
 
+def plan_or_none(matrix: Matrix, offline: bool, instead: str) -> Plan | None:
+    """The plan, or None (said on stderr) when the index cannot be read and nothing is cached."""
+    try:
+        return plan_for(matrix, offline=offline)
+    except IndexFailure as exc:
+        print(safe(f"compat: {exc}; {instead}"), file=sys.stderr)
+        return None
+
+
 def load_plan(args: argparse.Namespace) -> Plan:
     return plan_for(load_matrix(args), offline=args.offline)
 
@@ -139,11 +148,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         taken = merge([Path(p) for p in args.merge], matrix.results_dir)
         print(f"merged {len(taken.results)} result(s)")
         problems += taken.problems
-    try:
-        plan: Plan | None = plan_for(matrix, offline=args.offline)
-    except IndexFailure as exc:
-        print(safe(f"compat: {exc}; rendering without the index"), file=sys.stderr)
-        plan = None
+    plan = plan_or_none(matrix, args.offline, "rendering without the index")
     known = load_known(matrix)
     problems += [p for p in known.problems if p not in problems]
     rows = write_docs(matrix, known.results, plan)
@@ -251,11 +256,7 @@ def known_supports(args: argparse.Namespace):
     from compat.report import build_rows, load_known, supports
 
     matrix = load_matrix(args)
-    try:
-        plan: Plan | None = plan_for(matrix, offline=args.offline)
-    except IndexFailure as exc:
-        print(safe(f"compat: {exc}; using the stored verdicts alone"), file=sys.stderr)
-        plan = None
+    plan = plan_or_none(matrix, args.offline, "using the stored verdicts alone")
     known = load_known(matrix)
     alerts = {}
     repo = os.environ.get("GITHUB_REPOSITORY")

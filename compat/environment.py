@@ -177,8 +177,7 @@ def resolve(step: Step, interpreter: str) -> list[str] | Problem:
         floors = _compile(step, interpreter, groups["integration"], options, lowered)
         if isinstance(floors, Problem):
             return _attributed(step, interpreter, options, floors, "its `with` and `deps`")
-        direct = {_name(r) for r in groups["integration"]}
-        groups["integration"] = [pin for pin in floors if _name(pin) in direct]
+        groups["integration"] = _pinned_as(groups["integration"], floors)
     wanted = [req for group in groups.values() for req in group]
     pins = _compile(step, interpreter, wanted, options, "highest")
     if isinstance(pins, Problem):
@@ -213,6 +212,26 @@ def _attributed(
         f"{failed.message}",
         log=failed.log,
     )
+
+
+def _pinned_as(requirements: list[str], pins: list[str]) -> list[str]:
+    """``requirements`` pinned to the versions in ``pins``, their extras and markers kept."""
+    versions = {}
+    for pin in pins:
+        name, sep, version = pin.partition("==")
+        if sep:
+            versions[_name(name)] = version.split(";")[0].strip()
+    out = []
+    for text in requirements:
+        req = Requirement(text)
+        version = versions.get(canonicalize_name(req.name))
+        if version is None:  # not installed here (a marker excluded it): keep it as it is
+            out.append(text)
+            continue
+        extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+        marker = f"; {req.marker}" if req.marker else ""
+        out.append(f"{req.name}{extras}=={version}{marker}")
+    return out
 
 
 def _pinned(requirement: str) -> bool:

@@ -9,6 +9,7 @@ the same fingerprint as the working copy it came from.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import subprocess
@@ -20,11 +21,19 @@ _SKIP_DIRS = {".git", ".compat", ".nox", ".tox", ".venv", "venv", "__pycache__",
 _digests: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256 of content
 
 
+@functools.cache
 def tool_version() -> str:
     try:
         return metadata.version("nox-compat")
     except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
         return "unknown"
+
+
+def tool_digest() -> str:
+    """The version and the source of nox-compat itself (runner, plugin…): a development
+    checkout that changed how verdicts are made does not reuse the old ones."""
+    package = Path(__file__).resolve().parent
+    return f"{tool_version()}+{files_digest(package, sorted(package.rglob('*.py')))}"
 
 
 def fingerprint(inputs: dict) -> str:

@@ -226,7 +226,7 @@ def _fingerprint(matrix: Matrix, cell: Cell, pins: list[str], python: str) -> st
                 settings.pass_env,
             ],
             "snapshot": settings.snapshot,
-            "tool": fp.tool_version(),
+            "tool": fp.tool_digest(),
         }
     )
 

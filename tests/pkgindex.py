@@ -22,6 +22,7 @@ import hashlib
 import html
 import io
 import json
+import re
 import secrets
 import tarfile
 import threading
@@ -85,6 +86,10 @@ def _metadata(release: Release, metadata_version: str) -> str:
     ]
     if release.requires_python:
         lines.append(f"Requires-Python: {release.requires_python}")
+    extras = sorted(
+        set(re.findall(r"extra\s*==\s*['\"]([^'\"]+)['\"]", " ".join(release.requires)))
+    )
+    lines += [f"Provides-Extra: {extra}" for extra in extras]
     lines += [f"Requires-Dist: {req}" for req in release.requires]
     lines += [f"Project-URL: {label}, {url}" for label, url in release.project_urls.items()]
     return "\n".join(lines) + "\n"

@@ -106,7 +106,7 @@ def test_a_changed_python_patch_version_reruns(root: Path, monkeypatch) -> None:
 
 
 def test_a_new_nox_compat_version_reruns(root: Path, monkeypatch) -> None:
-    monkeypatch.setattr(fingerprint, "tool_version", lambda: "99.0")
+    monkeypatch.setattr(fingerprint, "tool_digest", lambda: "99.0")
     assert reran(root)
 
 

@@ -102,8 +102,9 @@ def test_min_lowers_only_the_integration(index, tmp_path, capsys) -> None:
         acme("1.1.0"),
         Release("brittle", "1.0", modules={"brittle/__init__.py": "raise ImportError('old')\n"}),
         Release("brittle", "2.0"),
-        Release("helper-lib", "0.5"),
-        Release("helper-lib", "0.9"),
+        Release("helper-lib", "0.5", requires=["extra-dep; extra == 'fast'"]),
+        Release("helper-lib", "0.9", requires=["extra-dep; extra == 'fast'"]),
+        Release("extra-dep", "1.0"),
     )
     root = tmp_path / "p"
     library(root, ["acme-sdk>=1.0", "brittle>=1.0"], {"mylib/__init__.py": "import brittle\n"})
@@ -112,7 +113,7 @@ def test_min_lowers_only_the_integration(index, tmp_path, capsys) -> None:
         index,
         pyproject="",
         settings="",
-        integrations='[integrations.acme]\npackage = "acme-sdk"\nwith = ["helper-lib>=0.5"]\n',
+        integrations='[integrations.acme]\npackage = "acme-sdk"\nwith = ["helper-lib[fast]>=0.5"]\n',
         tests={
             "tests/test_acme.py": "import mylib\nimport acme_sdk\n\ndef test_acme():\n    assert acme_sdk.greet()\n"
         },
@@ -125,6 +126,7 @@ def test_min_lowers_only_the_integration(index, tmp_path, capsys) -> None:
     result = stored(root)["min"]
     assert result.status is Status.PASSED
     assert "brittle==2.0" in result.freeze and "helper-lib==0.5" in result.freeze
+    assert "extra-dep==1.0" in result.freeze  # the floor keeps the `with` entry's extra
     assert result.resolution == {
         "integration": "lowest-direct", "test-requires": "highest", "project": "highest",
     }  # fmt: skip

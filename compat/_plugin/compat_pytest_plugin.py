@@ -201,7 +201,12 @@ def _function_name(frame: types.FrameType) -> str:
 
 
 def _is_warning_machinery(frame: types.FrameType) -> bool:
-    return _module_of(frame) in WARNING_MACHINERY and frame.f_code.co_name in WARN_FUNCTIONS
+    """``warnings.warn`` itself, or a wrapper with its signature that a package put in its
+    place (crewai replaces ``warnings.warn`` with a filter): neither is what warns."""
+    if _module_of(frame) in WARNING_MACHINERY and frame.f_code.co_name in WARN_FUNCTIONS:
+        return True
+    code = frame.f_code
+    return {"message", "category"} <= set(code.co_varnames[: code.co_argcount])
 
 
 def _upstream_subject(frame: types.FrameType | None) -> str | None:

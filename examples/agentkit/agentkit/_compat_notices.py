@@ -52,7 +52,7 @@ TESTED = {
         "highest": "1.7.7",
         "passing": ("0.3.0", "0.3.86", "1.7.7"),
         "known_bad": {
-            "1.8.4": ("the environment could not be built", "1.7.7"),
+            "1.8.4": ("langchain-core 1.8.4 cannot be installed on this index: its own requirements are unresolvable — No solution found when resolving dependencies cause: Because on…", "1.7.7"),
         },
     },
 }

@@ -6,10 +6,7 @@ Compatibility:
     Python: 3.11, 3.12
 
 Known Issues:
-    1.14.7 warns: DeprecationWarning: function_calling_llm is deprecated and will be
-        removed in a future release.
-    1.15.30 warns: DeprecationWarning: function_calling_llm is deprecated and will be
-        removed in a future release.
+    None
 
 Next Breaking Change:
     None known

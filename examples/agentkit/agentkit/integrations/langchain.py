@@ -6,7 +6,9 @@ Compatibility:
     Python: 3.11, 3.12
 
 Known Issues:
-    1.8.4 does not install: the environment could not be built
+    1.8.4 does not install: langchain-core 1.8.4 cannot be installed on this index: its
+        own requirements are unresolvable — No solution found when resolving
+        dependencies cause: Because only langchain-protocol<=0.0.20 is availab…
 
 Next Breaking Change:
     None known
