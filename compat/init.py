@@ -167,10 +167,6 @@ def propose(root: Path, client: IndexClient | None = None) -> Proposal:
         found = tuple(_with_repo(guess, client) for guess in found)
     python, python_reason = _pythons(project)
     tests, tests_reason = _settings_tests(root, tests_dir)
-    found = tuple(
-        replace(guess, tests=tuple(dict.fromkeys((*tests, *guess.tests)))) if guess.tests else guess
-        for guess in found
-    )
     return Proposal(
         root=root,
         integrations=found,
@@ -237,8 +233,12 @@ def _guess(
     module = _module_for(names, modules)
     if module:
         reasons.append(f"the module {module} is named after it")
+    if not reasons and group is not None and where.startswith("project.optional"):
+        reasons.append(
+            f"an optional dependency (the extra `{group}`): the library works without it"
+        )
     if not reasons:
-        return "no extra and no module named after it"
+        return "no extra and no module named after it, and a required dependency"
     floor = _floor(req)
     reasons.append(
         f"min: the floor {floor} declared in pyproject.toml ({where})"
@@ -262,7 +262,9 @@ def _guess(
         name = names[-1]
     tests = _integration_tests(tests_dir, root, {name, *names})
     if tests:
-        reasons.append(f"tests: {', '.join(tests)} named after it, besides the settings' tests")
+        reasons.append(
+            f"tests: {', '.join(tests)}, named after it (instead of the settings' tests)"
+        )
     return Guess(
         name=canonicalize_name(name),
         package=req.name,
@@ -287,17 +289,17 @@ def _floor(req: Requirement) -> str | None:
 
 
 def _packages(root: Path) -> list[Path]:
-    """The project's import packages: ``src/<pkg>`` and ``<pkg>`` folders with __init__.py."""
+    """The project's import packages: ``<pkg>`` folders with __init__.py, and under ``src/``
+    any folder of Python code (namespace packages such as ``src/opentelemetry`` included)."""
     found = []
     for base in (root / "src", root):
         if not base.is_dir():
             continue
         for child in sorted(base.iterdir()):
-            if (
-                child.is_dir()
-                and (child / "__init__.py").is_file()
-                and child.name not in NOT_CODE
-                and not child.name.startswith(".")
+            if not child.is_dir() or child.name in NOT_CODE or child.name.startswith("."):
+                continue
+            if (child / "__init__.py").is_file() or (
+                base.name == "src" and any(child.rglob("*.py"))
             ):
                 found.append(child)
     return found

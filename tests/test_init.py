@@ -72,7 +72,9 @@ def test_optional_dependency_groups_in_a_flat_layout(tmp_path: Path):
         "min: the floor 0.80.0 declared in pyproject.toml (project.optional-dependencies.crewai)",
     )
     skipped = dict(proposal.skipped)
-    assert skipped["requests>=2"] == "no extra and no module named after it"
+    assert (
+        skipped["requests>=2"] == "no extra and no module named after it, and a required dependency"
+    )
     assert skipped["crewai-tools>=0.5"] == "co-installed with crewai by the group `crewai`"
     assert "openai>=1" not in skipped  # a development group is never read
     assert proposal.python == ("3.11", "3.12")
@@ -116,8 +118,8 @@ def test_plain_dependencies_need_a_module_named_after_them(tmp_path: Path):
     openai, langchain = proposal.integrations
     assert openai.file == "mylib/adapters/openai.py"
     assert langchain.file == "mylib/langchain/__init__.py"
-    assert openai.tests == ("tests", "tests/test_openai.py")
-    assert langchain.tests == ("tests", "tests/test_langchain_tools.py")
+    assert openai.tests == ("tests/test_openai.py",)  # narrower than all of tests/
+    assert langchain.tests == ("tests/test_langchain_tools.py",)
     assert {r for r, _ in proposal.skipped} == {"requests", "pydantic>=2"}
     write(proposal)
     matrix = load(root / "compat.toml")
@@ -244,7 +246,10 @@ def test_the_command_prints_why_and_edits_only_when_asked(tmp_path: Path, capsys
     assert init.run(parser().parse_args([*args, "--dry-run"])) == 0
     out = capsys.readouterr().out
     assert "crewai: crewai (mylib/integrations/crewai.py)\n  - the optional-dependency" in out
-    assert "not an integration: requests>=2 (no extra and no module named after it)" in out
+    assert (
+        "not an integration: requests>=2 (no extra and no module named after it, and a required dependency)"
+        in out
+    )
     assert "--- compat.toml (not written) ---\n# Written by `compat init`" in out
     assert not (root / "compat.toml").exists()
 
@@ -278,3 +283,25 @@ def test_without_a_noxfile_it_shows_one(tmp_path: Path, capsys):
     out = capsys.readouterr().out
     assert "create noxfile.py with:\n      import nox\n      import compat.nox\n" in out
     assert not (root / "noxfile.py").exists()
+
+
+def test_namespace_src_layout_and_optional_only_dependencies(tmp_path: Path) -> None:
+    """An OpenTelemetry-style instrumentation: src/opentelemetry/instrumentation/httpx/ (a
+    namespace package) and an extra not named after its packages."""
+    root = tmp_path / "otel"
+    (root / "src/opentelemetry/instrumentation/httpx").mkdir(parents=True)
+    (root / "src/opentelemetry/instrumentation/httpx/__init__.py").write_text("")
+    (root / "tests").mkdir()
+    (root / "tests/test_httpx_integration.py").write_text("")
+    (root / "tests/test_httpx2_integration.py").write_text("")
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "opentelemetry-instrumentation-httpx"\n'
+        'dependencies = ["wrapt >= 1.0.0, < 3.0.0"]\n'
+        '[project.optional-dependencies]\ninstruments-any = ["httpx >= 0.18.0", "httpx2 >= 2.0.0"]\n'
+    )
+    found = {g.name: g for g in propose(root).integrations}
+    assert set(found) == {"httpx", "httpx2"}  # wrapt is required: not an integration
+    assert found["httpx"].file == "src/opentelemetry/instrumentation/httpx/__init__.py"
+    assert found["httpx"].tests == ("tests/test_httpx_integration.py",)
+    assert found["httpx2"].tests == ("tests/test_httpx2_integration.py",)
+    assert any("optional dependency" in reason for reason in found["httpx2"].reasons)
