@@ -124,7 +124,7 @@ def test_plain_dependencies_need_a_module_named_after_them(tmp_path: Path):
     write(proposal)
     matrix = load(root / "compat.toml")
     assert matrix.integration("openai").min == "1.40.0"
-    assert matrix.integration("langchain").tests == ("tests", "tests/test_langchain_tools.py")
+    assert matrix.integration("langchain").tests == ("tests/test_langchain_tools.py",)
 
 
 def test_dependency_groups_and_a_src_layout(tmp_path: Path):
