@@ -176,28 +176,35 @@ def resolve(step: Step, interpreter: str) -> list[str] | Problem:
     if lowered != "highest" and not all(_pinned(r) for r in groups["integration"]):
         floors = _compile(step, interpreter, groups["integration"], options, lowered)
         if isinstance(floors, Problem):
-            return _attributed(step, interpreter, options, floors, "its `with` and `deps`")
+            return _attributed(step, interpreter, options, groups, floors)
         groups["integration"] = _pinned_as(groups["integration"], floors)
     wanted = [req for group in groups.values() for req in group]
     pins = _compile(step, interpreter, wanted, options, "highest")
     if isinstance(pins, Problem):
-        return _attributed(
-            step,
-            interpreter,
-            options,
-            pins,
-            "this project's requirements (with, deps, test-requires, the project)",
-        )
+        return _attributed(step, interpreter, options, groups, pins)
     return pins
 
 
 def _attributed(
-    step: Step, interpreter: str, options: list[str], failed: Problem, others: str
+    step: Step, interpreter: str, options: list[str], groups: dict[str, list[str]], failed: Problem
 ) -> Problem:
-    """Say whose requirements cannot be resolved: the upstream's own, or the combination."""
+    """Whose requirements cannot be resolved: the project's side alone (a configuration to
+    fix: ``error``), the upstream's own, or the two together (``install-failed``)."""
     if failed.status is Status.ERROR:
         return failed
     cell = step.cell
+    ours = [*groups["test-requires"], *groups.get("project", [])]
+    mine = _compile(step, interpreter, ours, options, "highest") if ours else []
+    if isinstance(mine, Problem):
+        if mine.status is Status.ERROR:
+            return mine
+        return Problem(
+            Status.ERROR,
+            f"the project's own requirements (test-requires, the project) cannot be "
+            f"resolved on this index, whatever the upstream version — {mine.message}",
+            "fix `test-requires` in compat.toml or the project's dependencies",
+            mine.log,
+        )
     alone = _compile(step, interpreter, [f"{cell.package}=={cell.version}"], options, "highest")
     if isinstance(alone, Problem) and alone.status is Status.INSTALL_FAILED:
         return Problem(
@@ -208,8 +215,8 @@ def _attributed(
         )
     return Problem(
         Status.INSTALL_FAILED,
-        f"{cell.package} {cell.version} cannot be installed together with {others} — "
-        f"{failed.message}",
+        f"{cell.package} {cell.version} cannot be installed together with this project's "
+        f"requirements (with, deps, test-requires, the project) — {failed.message}",
         log=failed.log,
     )
 

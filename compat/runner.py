@@ -40,6 +40,7 @@ _URL_CREDENTIALS = re.compile(r"://[^/\s@]+@")
 _CONFTEST = re.compile(r"ImportError while loading conftest '([^']+)'")
 _MISSING = re.compile(r"No module named '([\w.]+)'")
 _CANNOT_IMPORT = re.compile(r"cannot import name '[^']+' from '([\w.]+)'")
+_SITE_PACKAGES = re.compile(r"(?:site|dist)-packages[/\\]([A-Za-z_]\w*)")
 
 
 def now() -> str:
@@ -290,7 +291,8 @@ def _run_tests(
         except (OSError, ValueError):
             report = None
     result.log_tail = redact(out.tail)
-    own = envs.top_level_names(step, venv, upstream) if report is None else []
+    crashed = report is None or out.code in (3, 4)
+    own = envs.top_level_names(step, venv, upstream) if crashed else []
     classify(result, report, out, own, matrix)
 
 
@@ -312,9 +314,7 @@ def classify(
     code, counts = out.code, result.tests
     collected, deselected = report.get("collected"), report.get("deselected", 0)
     if code in (3, 4):
-        result.status = Status.ERROR
-        result.message = f"pytest could not run (exit code {code}): {_last_error(out.text)}"
-        result.hint = f"check `tests` ({cell_tests}), `select` and your pytest configuration"
+        _cannot_run(result, out, own_modules, cell_tests)
     elif collected == 0 and not counts.get("errors"):
         result.status = Status.ERROR
         result.message = f"no tests were collected from {cell_tests}"
@@ -368,12 +368,23 @@ def _no_report(result: Result, out: procs.Output, own_modules: list[str], cell_t
             f"{Path(conftest.group(1)).name} cannot be imported: {_last_error(out.text)}"
         )
     elif out.code in (3, 4):
-        result.status = Status.ERROR
-        result.message = f"pytest could not run (exit code {out.code}): {_last_error(out.text)}"
-        result.hint = f"check `tests` ({cell_tests}), `select` and your pytest configuration"
+        _cannot_run(result, out, own_modules, cell_tests)
     else:
         result.status = Status.FAILED
         result.message = f"pytest did not finish (exit code {out.code}): {_last_error(out.text)}"
+
+
+def _cannot_run(result: Result, out: procs.Output, own_modules: list[str], cell_tests: str) -> None:
+    """pytest stopped before running tests: the upstream's fault when the last frame of the
+    traceback is in the upstream (it fails to import on this Python, say), else ours."""
+    frames = _SITE_PACKAGES.findall(out.text)
+    if frames and frames[-1] in own_modules:
+        result.status = Status.FAILED
+        result.message = f"{frames[-1]} fails before any test runs: {_last_error(out.text)}"
+        return
+    result.status = Status.ERROR
+    result.message = f"pytest could not run (exit code {out.code}): {_last_error(out.text)}"
+    result.hint = f"check `tests` ({cell_tests}), `select` and your pytest configuration"
 
 
 def _last_error(text: str) -> str:

@@ -62,6 +62,7 @@ class Release:
     upload_time: str | None = None
     sdist_only: bool = False
     project_urls: dict[str, str] = field(default_factory=dict)
+    entry_points: dict[str, dict[str, str]] = field(default_factory=dict)  # group -> name -> ref
 
     def __post_init__(self) -> None:
         if not self.modules:
@@ -116,6 +117,11 @@ def build_wheel(outdir: Path, release: Release) -> Path:
     files[f"{dist_info}/WHEEL"] = (
         b"Wheel-Version: 1.0\nGenerator: pkgindex\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     )
+    if release.entry_points:
+        files[f"{dist_info}/entry_points.txt"] = "".join(
+            f"[{group}]\n" + "".join(f"{name} = {ref}\n" for name, ref in refs.items())
+            for group, refs in release.entry_points.items()
+        ).encode()
     files[f"{dist_info}/top_level.txt"] = "".join(
         f"{n}\n" for n in _top_level(release.modules)
     ).encode()

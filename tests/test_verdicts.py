@@ -345,3 +345,49 @@ def test_deprecations_are_attributed(index, tmp_path, capsys) -> None:
     )
     assert run(root, "run", "--all") == 0
     assert stored(root)["latest"].status is Status.DEPRECATED
+
+
+def test_unresolvable_test_requires_are_an_error_not_a_red_cell(index, tmp_path, capsys) -> None:
+    index.add(acme("1.0.0"), acme("1.1.0"))
+    root = project(tmp_path / "p", index)
+    config = root / "compat.toml"
+    config.write_text(
+        config.read_text().replace(
+            'test-requires = ["pytest"]', 'test-requires = ["pytest", "no-such-helper==9.9"]'
+        )
+    )
+    assert run(root, "run", "--all") == 2
+    results = load_all(root / ".compat/results").results.values()
+    assert {r.status for r in results} == {Status.ERROR}
+    assert all("test-requires" in r.hint for r in results)
+    assert all("no-such-helper" in r.message for r in results)
+    assert run(root, "issues", "--dry-run") == 0  # nothing filed upstream
+
+
+def test_an_upstream_that_breaks_pytest_start_up_is_red(index, tmp_path, capsys) -> None:
+    """A pytest plugin (from test-requires) imports the upstream, which fails to import on
+    this Python: pytest cannot start, and it is the upstream's doing."""
+    broken = "import cgi_removed_in_this_python  # noqa\n"
+    index.add(
+        acme("1.0.0"),
+        acme("1.1.0", broken),
+        Release(
+            "acme-pytest",
+            "1.0",
+            modules={"acme_pytest/__init__.py": "import acme_sdk\n"},
+            entry_points={"pytest11": {"acme": "acme_pytest"}},
+        ),
+    )
+    root = project(tmp_path / "p", index)
+    config = root / "compat.toml"
+    config.write_text(
+        config.read_text().replace(
+            'test-requires = ["pytest"]', 'test-requires = ["pytest", "acme-pytest"]'
+        )
+    )
+    assert run(root, "run", "--all") == 1
+    results = stored(root)
+    assert results["min"].status is Status.PASSED
+    assert results["latest"].status is Status.FAILED
+    assert "acme_sdk fails before any test runs" in results["latest"].message
+    assert "cgi_removed_in_this_python" in results["latest"].message
