@@ -39,6 +39,7 @@ class Progress:
         self.total, self.stream = total, stream or sys.stderr
         self.live = self.stream.isatty() and not os.environ.get("CI")
         self.done = self.running = self.failed = self.unchanged = 0
+        self.last_error = ""  # an error said once is not repeated for every cell it stops
         self.start = time.monotonic()
         self.lock = threading.Lock()
 
@@ -64,9 +65,11 @@ class Progress:
                 f"{result.session} ({timing})"
             )
             if result.status.value == "error":
-                line += f"\n    {result.message}" + (
+                why = f"\n    {result.message}" + (
                     f"\n    fix: {result.hint}" if result.hint else ""
                 )
+                line += "\n    (the same as above)" if why == self.last_error else why
+                self.last_error = why
             if self.live:
                 self.stream.write("\r\033[K")
             self.stream.write(line + "\n")

@@ -40,3 +40,19 @@ def test_live_status_line_on_a_terminal(monkeypatch) -> None:
     assert "[1/2] ❌ failed" in text and text.endswith(
         "done 1/2 · running 0 · unchanged 0 · failed 1 · 00:00\n"
     )
+
+
+def test_the_same_error_is_said_once(monkeypatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    stream = Terminal()
+    progress = Progress(2, stream)
+    for python in ("3.11", "3.12"):
+        progress.started()
+        progress.finished(
+            Result(
+                f"compat-acme-min-{python}", "acme", "min", "acme-sdk", "1.0.0", python,
+                status=Status.ERROR, message="the index could not be reached", hint="retry",
+            )
+        )  # fmt: skip
+    text = stream.getvalue()
+    assert text.count("the index could not be reached") == 1 and "(the same as above)" in text
