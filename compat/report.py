@@ -171,15 +171,31 @@ def marks(row: Row) -> list[Mark]:
     found: list[Mark] = []
     passing = row.passing()
     judged = [r for r in row.history if r.status.judged and r.in_declared_range]
-    floor = [r for r in row.cells if r.label == "min" and r.in_declared_range]
-    if floor and any(r.counts_against for r in floor):
-        higher = [v for v in passing if v > _version(integ.min)]
+    failing_floor = sorted(
+        (r.python_xy for r in row.cells if r.label == "min" and r.counts_against), key=_python_key
+    )
+    if failing_floor:
+        on = set(failing_floor)
+        higher = sorted(
+            {
+                r.version
+                for r in row.history
+                if r.python_xy in on and r.status.passing and r.in_declared_range
+                and r.version > _version(integ.min)
+            }
+        )  # fmt: skip
+        where = (
+            ""
+            if on == {r.python_xy for r in row.cells}
+            else f" on Python {', '.join(failing_floor)}"
+        )
         if higher:
             found.append(
                 Mark(
                     "raise-floor",
                     f"raise the minimum to {higher[0]}: the declared minimum {integ.min} "
-                    f"({integ.min_source}) fails; the lowest passing version is {higher[0]}",
+                    f"({integ.min_source}) fails{where}; the lowest passing version there is "
+                    f"{higher[0]}",
                 )
             )
     if judged and not passing:

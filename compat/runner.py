@@ -216,7 +216,7 @@ def _fingerprint(matrix: Matrix, cell: Cell, pins: list[str], python: str) -> st
             "pins": sorted(pins),
             "python": python,
             "tests": fp.files_digest(root, fp.test_files(root, cell.tests)),
-            "project": fp.files_digest(root, fp.source_files(root))
+            "project": fp.files_digest(root, _project_source(matrix))
             if settings.install_project
             else "",
             "cell": [cell.requirements, cell.select, cell.tests, cell.resolution, cell.declared],
@@ -230,6 +230,19 @@ def _fingerprint(matrix: Matrix, cell: Cell, pins: list[str], python: str) -> st
             "tool": fp.tool_digest(),
         }
     )
+
+
+def _project_source(matrix: Matrix) -> list[Path]:
+    """The project's files, without what nox-compat itself writes from the verdicts."""
+    outputs = {matrix.docs_path, matrix.docs_path.with_suffix(".json")}
+    if matrix.settings.notices:
+        outputs.add(matrix.root / matrix.settings.notices)
+    results = matrix.results_dir.resolve()
+    return [
+        path
+        for path in fp.source_files(matrix.root)
+        if path not in outputs and results not in path.resolve().parents
+    ]
 
 
 def _same_version(installed: str, requested: str) -> bool:

@@ -165,3 +165,16 @@ def test_refresh_sees_a_release_the_cached_pages_do_not(index_server, tmp_path, 
     assert (
         load_all(root / ".compat/results").results[f"compat-acme-latest-{PY}"].requested == "1.1.0"
     )
+
+
+def test_what_the_tool_writes_is_not_project_source(index, tmp_path) -> None:
+    root = tmp_path / "lib"
+    library(root, ["acme-sdk>=1.0"], {"mylib/__init__.py": "VALUE = 1\n"})
+    project(root, index, pyproject="", tests={"tests/test_acme.py": COUNTING})
+    config = root / "compat.toml"
+    config.write_text(
+        config.read_text().replace("install-project = false", "install-project = true")
+    )
+    sweep(root)
+    assert run(root, "report") == 0  # writes docs/compatibility-matrix.md and .json
+    assert not reran(root)
