@@ -159,8 +159,23 @@ def requirement_groups(matrix: Matrix, cell: Cell) -> dict[str, list[str]]:
         "test-requires": list(matrix.settings.test_requires),
     }
     if matrix.settings.install_project:
-        groups["project"] = [str(matrix.root)]
+        # Its declared dependencies when they are static: resolving them needs no build of the
+        # project (it is installed as it is, beside its resolved dependencies); else the path.
+        static = project_dependencies(matrix.root)
+        groups["project"] = list(static) if static is not None else [str(matrix.root)]
     return groups
+
+
+def project_dependencies(root: Path) -> tuple[str, ...] | None:
+    """The static ``[project] dependencies`` of the project at ``root``; None when dynamic."""
+    from compat.matrix import read_toml
+
+    pyproject = root / "pyproject.toml"
+    project = read_toml(pyproject).get("project", {}) if pyproject.is_file() else {}
+    deps = project.get("dependencies", [])
+    if not project or "dependencies" in project.get("dynamic", []) or not isinstance(deps, list):
+        return None
+    return tuple(str(d) for d in deps)
 
 
 def resolve(step: Step, interpreter: str) -> list[str] | Problem:
@@ -359,12 +374,13 @@ def _same_interpreter(config: Path, interpreter: str) -> bool:
 def sync(step: Step, venv: Path, pins: list[str]) -> Problem | None:
     """Install exactly ``pins`` into ``venv`` (and nothing else)."""
     matrix = step.matrix
+    project = matrix.settings.install_project
+    if project and project_dependencies(matrix.root) is not None:
+        pins = [*pins, str(matrix.root)]  # resolved through its dependencies: add it as it is
     with tempfile.TemporaryDirectory(prefix="compat-") as tmp:
         lock = Path(tmp) / "requirements.txt"
         lock.write_text("\n".join(pins) + "\n", encoding="utf-8")
-        reinstall = (
-            ["--reinstall-package", project_name(matrix)] if matrix.settings.install_project else []
-        )
+        reinstall = ["--reinstall-package", project_name(matrix)] if project else []
         out = step.uv(
             "pip", "sync", "--python", str(venv_python(venv)), *matrix.settings.index.uv_args(),
             *reinstall, str(lock), doing="installing",
@@ -372,17 +388,12 @@ def sync(step: Step, venv: Path, pins: list[str]) -> Problem | None:
     return uv_problem(matrix, out.text) if out.code else None
 
 
-@functools.cache
-def _project_names(root: Path) -> str:
+def project_name(matrix: Matrix) -> str:
     from compat.matrix import read_toml
 
-    pyproject = root / "pyproject.toml"
+    pyproject = matrix.root / "pyproject.toml"
     name = read_toml(pyproject).get("project", {}).get("name") if pyproject.is_file() else None
-    return name or root.name
-
-
-def project_name(matrix: Matrix) -> str:
-    return _project_names(matrix.root)
+    return name or matrix.root.name
 
 
 def installed_version(freeze: list[str], package: str) -> str | None:
