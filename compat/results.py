@@ -295,7 +295,6 @@ class _Reader:
             for k, v in tests.items()
         ):
             raise self.fail("tests", "expected counts of tests")
-        stale = data.get("stale")
         return Result(
             session=session,
             integration=integration,
@@ -331,17 +330,20 @@ class _Reader:
             in_declared_range=self.flag(data, "in_declared_range", True),
             declared=self.text(data, "declared", ""),
             log_tail=self.text(data, "log_tail", ""),
-            stale=None
-            if stale is None
-            else Stale(
-                self.text(stale, "message", ""),
-                self.text(stale, "hint", ""),
-                self.text(stale, "at", ""),
-            )
-            if isinstance(stale, dict)
-            else _raise(self.fail("stale", "expected an object")),
+            stale=self.stale(data.get("stale")),
             fingerprint=self.text(data, "fingerprint", ""),
             snapshot=self.text(data, "snapshot", ""),
+        )
+
+    def stale(self, value: Any) -> Stale | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.fail("stale", "expected an object")
+        return Stale(
+            self.text(value, "message", ""),
+            self.text(value, "hint", ""),
+            self.text(value, "at", ""),
         )
 
     def records(self, data: dict, key: str) -> list[dict]:
@@ -375,10 +377,6 @@ class _Reader:
         if not isinstance(value, bool):
             raise self.fail(key, f"expected true or false, got {value!r}"[:120])
         return value
-
-
-def _raise(exc: Exception):
-    raise exc
 
 
 # -- the store -----------------------------------------------------------------------------

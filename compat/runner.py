@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import re
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -96,9 +97,8 @@ def cell_lock(matrix: Matrix, venv: Path, echo: procs.Echo | None) -> Iterator[N
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            (echo or print)(
-                f"compat: {venv.name} is in use by another nox-compat run ({holder}); waiting"
-            )
+            notice = f"compat: {venv.name} is in use by another nox-compat run ({holder}); waiting"
+            echo(notice) if echo else print(notice, file=sys.stderr)
             while True:
                 if procs.stopping():
                     raise Interrupted(procs.stop_signal()) from None

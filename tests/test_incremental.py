@@ -110,7 +110,8 @@ def test_a_new_nox_compat_version_reruns(root: Path, monkeypatch) -> None:
     assert reran(root)
 
 
-def test_the_project_source_counts_when_it_is_installed(index, tmp_path) -> None:
+def installed_library(index, tmp_path) -> Path:
+    """A library whose cells install it (``install-project = true``), swept once."""
     root = tmp_path / "lib"
     library(root, ["acme-sdk>=1.0"], {"mylib/__init__.py": "VALUE = 1\n"})
     project(root, index, pyproject="", tests={"tests/test_acme.py": COUNTING})
@@ -119,6 +120,11 @@ def test_the_project_source_counts_when_it_is_installed(index, tmp_path) -> None
         config.read_text().replace("install-project = false", "install-project = true")
     )
     sweep(root)
+    return root
+
+
+def test_the_project_source_counts_when_it_is_installed(index, tmp_path) -> None:
+    root = installed_library(index, tmp_path)
     assert not reran(root)
     (root / "mylib/__init__.py").write_text("VALUE = 2\n")
     assert reran(root)
@@ -168,13 +174,6 @@ def test_refresh_sees_a_release_the_cached_pages_do_not(index_server, tmp_path, 
 
 
 def test_what_the_tool_writes_is_not_project_source(index, tmp_path) -> None:
-    root = tmp_path / "lib"
-    library(root, ["acme-sdk>=1.0"], {"mylib/__init__.py": "VALUE = 1\n"})
-    project(root, index, pyproject="", tests={"tests/test_acme.py": COUNTING})
-    config = root / "compat.toml"
-    config.write_text(
-        config.read_text().replace("install-project = false", "install-project = true")
-    )
-    sweep(root)
+    root = installed_library(index, tmp_path)
     assert run(root, "report") == 0  # writes docs/compatibility-matrix.md and .json
     assert not reran(root)
