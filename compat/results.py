@@ -220,7 +220,7 @@ class Result:
         data.pop("reused")
         data["status"] = self.status.value
         if public:
-            for key in ("freeze", "log_tail", "duration_s", "pytest_s", "fingerprint"):
+            for key in ("freeze", "log_tail", "duration_s", "pytest_s"):
                 data.pop(key)
             data["started"] = self.run_date
         return data

@@ -258,6 +258,11 @@ def test_known_verdicts_survive_a_fresh_clone(index, tmp_path, capsys) -> None:
     assert run(root, "report") == 0
     assert (root / "docs/compatibility-matrix.md").read_text() == committed
     assert len(load_known(load(root / "compat.toml")).results) == 2
+    # ... and, as a CI runner that starts empty, reuses the committed verdicts.
+    shutil.rmtree(root / ".compat")
+    capsys.readouterr()
+    assert run(root, "run", "--all") == 0
+    assert "2 cell(s): 2 unchanged, 0 run" in capsys.readouterr().out
 
 
 def test_each_cell_is_judged_by_its_own_tests(index, tmp_path, capsys) -> None:
