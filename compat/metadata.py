@@ -428,9 +428,9 @@ def apply(files: Iterable[FileUpdate], *, write: bool) -> tuple[int, str]:
     for update in files:
         if not update.changed:
             lines.append(f"up to date: {update.name}" if write else "")
-        elif write:
+        elif write:  # what was there (a block edited by hand, say) is shown as it goes
             update.write()
-            lines.append(f"wrote {update.name}")
+            lines.append(f"wrote {update.name}\n{update.diff().rstrip()}")
         else:
             stale = True
             lines.append(update.diff().rstrip("\n"))

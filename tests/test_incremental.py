@@ -93,10 +93,17 @@ def test_a_changed_conftest_reruns(root: Path) -> None:
 
 def test_a_changed_configuration_reruns(root: Path) -> None:
     config = root / "compat.toml"
-    config.write_text(
-        config.read_text().replace("timeout = ", "timeout = ") + "select = 'acme or greet'\n"
-    )
+    config.write_text(config.read_text() + "select = 'acme or greet'\n")
     assert reran(root)
+
+
+def test_a_changed_requirement_is_applied_in_place(root: Path, index) -> None:
+    index.add(Release("extra-lib", "1.0"))
+    config = root / "compat.toml"
+    config.write_text(config.read_text() + 'with = ["extra-lib"]\n')
+    assert reran(root)
+    freeze = load_all(root / ".compat/results").results[f"compat-acme-min-{PY}"].freeze
+    assert "extra-lib==1.0" in freeze
 
 
 def test_a_changed_python_patch_version_reruns(root: Path, monkeypatch) -> None:

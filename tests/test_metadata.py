@@ -377,7 +377,8 @@ def test_updates_write_then_check_exit_codes(tmp_path: Path):
     assert module.read_text() == '"""CrewAI integration."""\n\nimport os\n'  # check never writes
 
     code, out = apply(updates([PLAIN, other], tmp_path), write=True)
-    assert (code, out) == (0, "wrote mylib/integrations/crewai.py\n")
+    assert code == 0 and out.startswith("wrote mylib/integrations/crewai.py\n--- a/mylib/")
+    assert "+Compatibility:" in out  # what the block replaced is shown
     written = module.read_bytes()
 
     assert apply(updates([PLAIN], tmp_path), write=False) == (0, "")
