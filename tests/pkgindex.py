@@ -220,6 +220,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, body: bool) -> None:
         index = self.server.index
+        # `simple_url` carries the server's token (see ``IndexServer.token``); requests are
+        # recorded and routed without it.
+        base = f"/{index.token}" if self.path.startswith(f"/{index.token}/simple") else ""
+        self.path = self.path.removeprefix(base)
         index._record(self.command, self.path, dict(self.headers.items()))
         path = self.path.split("?", 1)[0].split("#", 1)[0]
         fault = index.current_fault()
@@ -230,7 +234,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif path in ("/simple", "/simple/"):
             self._serve_simple(index._project_list(self._wants_json()), body)
         elif path.startswith("/simple/"):
-            self._serve_project(path.removeprefix("/simple/").strip("/"), body)
+            self._serve_project(path.removeprefix("/simple/").strip("/"), body, base)
         else:
             self._send(404, b"not found\n", "text/plain", body=body)
 
@@ -255,16 +259,15 @@ class _Handler(BaseHTTPRequestHandler):
         else:  # "503" and the legacy ``fail = True``
             self._send(503, b"service unavailable\n", "text/plain", body=body)
 
-    def _serve_project(self, name: str, body: bool) -> None:
+    def _serve_project(self, name: str, body: bool, base: str = "") -> None:
         index = self.server.index
         normalized = canonicalize_name(name)
         page = index._project_page(normalized, self._wants_json())
         if page is None:
             self._send(404, b"not found\n", "text/plain", body=body)
         elif self.path.split("?", 1)[0] != f"/simple/{normalized}/":
-            self._send(
-                301, b"", "text/plain", body=body, headers={"Location": f"/simple/{normalized}/"}
-            )
+            location = f"{base}/simple/{normalized}/"
+            self._send(301, b"", "text/plain", body=body, headers={"Location": location})
         else:
             self._serve_simple(page, body)
 
@@ -362,8 +365,8 @@ class IndexServer:
         self.root = Path(root)
         self.html_only = html_only
         self.max_age = max_age
-        # File URLs are unique to this server: a port used again by a later test never
-        # serves other bytes under a URL that uv's cache already holds.
+        # Page and file URLs are unique to this server: a port used again by a later test
+        # never serves other pages or bytes under a URL that uv's cache already holds.
         self.token = secrets.token_hex(6)
         self.fail = False  # True: every request gets 503
         # A fault for every request ("503", "500", "hang", "refuse", "garbage", "empty",
@@ -389,7 +392,7 @@ class IndexServer:
 
     @property
     def simple_url(self) -> str:
-        return self.url + "/simple"
+        return f"{self.url}/{self.token}/simple"
 
     def start(self) -> IndexServer:
         self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
