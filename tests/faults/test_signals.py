@@ -118,7 +118,9 @@ def test_a_step_leaving_a_process_behind_is_cleaned_up(index, tmp_path) -> None:
     proc.communicate(timeout=120)
     result = json.loads((root / f".compat/results/compat-acme-min-{PY}.json").read_text())
     assert result["status"] == "passed" and result["pytest_s"] is not None
-    assert result["duration_s"] - result["pytest_s"] < 4.5  # no 5 s stall on the pipe
+    assert (
+        result["pytest_s"] < 4
+    )  # the test step (pytest, then its leftovers killed): no 5 s stall on the pipe
     alive = subprocess.run(["pgrep", "-f", "sleep 31.5"], capture_output=True, text=True)
     assert alive.stdout == ""
 
