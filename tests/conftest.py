@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from fakegithub import FakeGitHub
     from pkgindex import IndexServer
 
 
@@ -70,3 +71,17 @@ def read_only() -> Iterator:
             subprocess.run(["chattr", "-i", str(path)], capture_output=True)
         else:
             path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+@pytest.fixture
+def fake(monkeypatch) -> Iterator[FakeGitHub]:
+    """A local fake GitHub API (``fakegithub``) with the repository ``me/mylib``; no waits."""
+    from fakegithub import FakeGitHub
+
+    from compat.github import GitHub
+
+    with FakeGitHub() as server:
+        monkeypatch.setenv("GITHUB_API_URL", server.url)
+        monkeypatch.setattr(GitHub, "backoff", 0.0)
+        server.add_repo("me/mylib")
+        yield server

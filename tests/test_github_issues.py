@@ -16,15 +16,6 @@ from compat.results import Result
 REPO = "me/mylib"
 
 
-@pytest.fixture
-def fake(monkeypatch) -> FakeGitHub:
-    with FakeGitHub() as server:
-        monkeypatch.setenv("GITHUB_API_URL", server.url)
-        monkeypatch.setattr(GitHub, "backoff", 0.0)
-        server.add_repo(REPO)
-        yield server
-
-
 def client(fake: FakeGitHub, waits: list[float] | None = None, **kw) -> GitHub:
     return GitHub(sleep=(waits.append if waits is not None else lambda s: None), **kw)
 

@@ -68,15 +68,6 @@ NEW = docs(
 
 
 @pytest.fixture
-def fake(monkeypatch) -> FakeGitHub:
-    with FakeGitHub() as server:
-        monkeypatch.setenv("GITHUB_API_URL", server.url)
-        monkeypatch.setattr(GitHub, "backoff", 0.0)
-        server.add_repo(REPO)
-        yield server
-
-
-@pytest.fixture
 def clone(tmp_path: Path, monkeypatch) -> Path:
     """A checkout of ``main`` with its bare origin, like actions/checkout leaves it."""
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))  # no user identity
