@@ -144,7 +144,7 @@ def render_block(rows: list[Row]) -> str:
         passing = row.passing()
         status = row.status()
         symbol = _symbol(status)
-        declared = " or ".join(dict.fromkeys(r.declared for r in row.cells if r.declared))
+        declared = row.declared
         declared_text = (
             f"{code(declared)} ({integ.min_source})"
             if declared

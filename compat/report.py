@@ -69,6 +69,11 @@ class Row:
         return max(counted, key=lambda s: s.severity).value if counted else "not run"
 
     @property
+    def declared(self) -> str:
+        """The declared specifier(s) of the package, as the cells saw them ("" = none)."""
+        return " or ".join(dict.fromkeys(r.declared for r in self.cells if r.declared))
+
+    @property
     def pythons_ran(self) -> list[str]:
         ran = {r.python_xy for r in self.cells if r.installed}
         return sorted(ran, key=_python_key)
@@ -276,7 +281,7 @@ def support(row: Row, alerts: list[tuple[str, str]] = ()) -> Support:
     return Support(
         integration=integ.name,
         package=integ.package,
-        declared=" or ".join(dict.fromkeys(r.declared for r in row.cells if r.declared)),
+        declared=row.declared,
         lowest_passing=str(passing[0]) if passing else None,
         highest_passing=str(passing[-1]) if passing else None,
         last_tested=newest.requested if newest else None,
@@ -309,7 +314,7 @@ def to_json(rows: list[Row]) -> dict:
         passing = row.passing()
         out[row.integration.name] = {
             "package": row.integration.package,
-            "declared": " or ".join(dict.fromkeys(r.declared for r in row.cells if r.declared)),
+            "declared": row.declared,
             "declared_min": row.integration.min,
             "min_source": row.integration.min_source,
             "lowest_passing": str(passing[0]) if passing else None,
