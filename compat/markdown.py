@@ -125,7 +125,7 @@ LEGEND = (
 
 def render_block(rows: list[Row]) -> str:
     """The part of the page between the markers (markers included), from the report's rows."""
-    from compat.fingerprint import tool_version
+    from compat.inputs import tool_version
 
     cells = [r for row in rows for r in row.cells]
     last = max((r.run_date for r in cells), default="") or "never"
