@@ -437,9 +437,14 @@ def sync(step: Step, venv: Path, pins: list[str], project: Built | None = None) 
     changed = sorted(
         name for p in pins if (name := _pin_name(p)) in before and before[name] != p
     )  # same name, other version or other files: reinstalled from the files now pinned
+    reuploaded = any(
+        _unhashed(before[_pin_name(p)]) == _unhashed(p) for p in pins if _pin_name(p) in changed
+    )
     if project is not None and state.get("wanted", {}).get("project") != project.digest:
         changed.append(canonicalize_name(project.name))
     reinstall = [arg for name in changed for arg in ("--reinstall-package", name)]
+    if reuploaded:  # a file uploaded again under the same name: uv's cached copy is stale
+        reinstall.append("--no-cache")
     with tempfile.TemporaryDirectory(prefix="compat-") as tmp:
         lock = Path(tmp) / "requirements.txt"
         lock.write_text("\n".join(pins) + "\n", encoding="utf-8")
@@ -498,8 +503,12 @@ def record_freeze(venv: Path, freeze: list[str]) -> None:
         _save_state(venv, {"wanted": state["wanted"], "freeze": freeze})
 
 
+def _unhashed(pin: str) -> str:
+    return pin.split(" --hash", 1)[0]
+
+
 def _pin_name(pin: str) -> str:
-    return _name(pin.split(" --hash", 1)[0])
+    return _name(_unhashed(pin))
 
 
 def installed_version(freeze: list[str], package: str) -> str | None:

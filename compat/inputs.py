@@ -268,7 +268,11 @@ class Paths:
         if matrix.settings.notices:
             outputs.add(matrix.root / matrix.settings.notices)
         self.outputs = {p.resolve() for p in outputs}
-        self.skipped = (matrix.state_dir.resolve(), matrix.results_dir.resolve())
+        self.skipped = (  # the tool's own state and plugin (in the key as its code)
+            matrix.state_dir.resolve(),
+            matrix.results_dir.resolve(),
+            PLUGIN_DIR.resolve(),
+        )
 
     def shown(self, path: Path) -> str | None:
         """How ``path`` is written, or None when it is not an input (tool outputs…)."""

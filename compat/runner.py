@@ -321,16 +321,16 @@ def _run_tests(
     selection = [*cell.tests, *(["-k", cell.select] if cell.select else [])]
     out, report, seen = _pytest(step, venv, upstream, [*selection, *pytest_args])
     result.pytest_s = round(out.seconds, 3)
-    _observed(result, seen)
     _judge(step, venv, result, upstream, out, report)
+    _observed(result, seen)
     if pytest_args or result.status not in (Status.FAILED, Status.TIMEOUT):
         return
     failing = (report or {}).get("rerun") or []
     again_args = [str(n) for n in failing] if failing and out.code != -1 else selection
     out2, report2, seen2 = _pytest(step, venv, upstream, again_args)
-    _observed(result, seen2)
     second = replace(result, failures=[], deprecations=[], notes=[])
     _judge(step, venv, second, upstream, out2, report2)
+    _observed(result, seen2)
     if second.status.passing:
         names = ", ".join(f.test for f in result.failures[:5]) or "the tests"
         first = "ran past the timeout" if result.status is Status.TIMEOUT else "failed"
