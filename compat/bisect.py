@@ -18,7 +18,7 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from compat import procs
+from compat import procs, view
 from compat.errors import Interrupted
 from compat.fileio import write_atomic
 from compat.matrix import ConfigError, Integration
@@ -179,7 +179,7 @@ def run(
         echo(f"bisect: {integ.package} {version}: {result.status}")
         return result
 
-    with procs.interruptible():
+    with procs.interruptible(), view.sweep(matrix):
         ends = {good_v: verdicts.get(good_v), bad_v: verdicts.get(bad_v)}
         if verify:
             ends = {v: probe(v) for v in ends}

@@ -145,11 +145,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run_partial(matrix: Matrix, cells: list[Cell], pytest_args: list[str]) -> int:
     """Cells run with extra pytest arguments: reported, never stored as their verdicts."""
-    from compat import procs
+    from compat import procs, view
     from compat.runner import run_cell
 
     results = []
-    with procs.interruptible():
+    with procs.interruptible(), view.sweep(matrix):
         for cell in cells:
             result = run_cell(cell, matrix, pytest_args=pytest_args)
             print(safe(result.summary()))

@@ -30,6 +30,7 @@ from compat import procs
 from compat.matrix import Matrix
 from compat.plan import Cell
 from compat.results import Status
+from compat.view import index_args
 
 _NETWORK = re.compile(
     r"(?i)(error sending request|could not connect|connection refused|connection reset|"
@@ -199,7 +200,7 @@ def build_project(step: Step) -> Built | Problem:
             shutil.rmtree(folder, ignore_errors=True)
             out = step.uv(
                 "build", "--wheel", "--quiet", "--out-dir", str(target),
-                *matrix.settings.index.uv_args(), str(matrix.root),
+                *index_args(matrix), str(matrix.root),
                 doing="building the project",
             )  # fmt: skip
             wheels = sorted(target.glob("*.whl"))
@@ -226,7 +227,7 @@ def resolve(step: Step, interpreter: str, project: Built | None = None) -> list[
     matrix, cell = step.matrix, step.cell
     groups = requirement_groups(matrix, cell, project)
     options = [
-        *matrix.settings.index.uv_args(),
+        *index_args(matrix),
         *(["--exclude-newer", snapshot] if (snapshot := matrix.settings.snapshot) else []),
         *(["--refresh"] if matrix.settings.refresh else []),
     ]
@@ -450,7 +451,7 @@ def sync(step: Step, venv: Path, pins: list[str], project: Built | None = None) 
         lock.write_text("\n".join(pins) + "\n", encoding="utf-8")
         _state_path(venv).unlink(missing_ok=True)  # half-synced: never trusted
         out = step.uv(
-            "pip", "sync", "--python", str(venv_python(venv)), *step.matrix.settings.index.uv_args(),
+            "pip", "sync", "--python", str(venv_python(venv)), *index_args(step.matrix),
             *reinstall, str(lock), doing="installing",
         )  # fmt: skip
     if out.code:

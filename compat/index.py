@@ -160,6 +160,11 @@ class IndexClient:
         """The index URL without credentials, for messages."""
         return redact(self.index_url)
 
+    def raw_page(self, name: str) -> tuple[requests.Response, str]:
+        """The project page of ``name`` as the index sent it (through the cache), and its URL."""
+        url = urljoin(self.index_url, canonicalize_name(name) + "/")
+        return self._get(url, name)[0], url
+
     def project(self, name: str) -> Project:
         url = urljoin(self.index_url, canonicalize_name(name) + "/")
         response, from_cache = self._get(url, name)

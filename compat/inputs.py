@@ -280,6 +280,8 @@ class Paths:
             return None
         if any(path == s or s in path.parents for s in self.skipped):
             return None
+        if any(p.suffix == ".egg-info" and p.parent == self.root for p in path.parents):
+            return None  # the project's own metadata, made from its pyproject.toml
         if path == self.root or self.root in path.parents:
             return path.relative_to(self.root).as_posix()
         if path == self.anchor or self.anchor in path.parents:
@@ -395,8 +397,10 @@ def _module_like(entry: os.DirEntry) -> bool:
     """A name the import system or ``importlib.metadata`` could find in a folder on
     ``sys.path``: modules, packages, distributions."""
     name = entry.name
-    if name.endswith((".dist-info", ".egg-info", ".egg-link", ".pth")):
+    if name.endswith((".dist-info", ".egg-link", ".pth")):
         return True
+    if name.endswith(".egg-info"):  # a project's own metadata from `pip install -e`
+        return False
     if not entry.is_dir():
         return name.endswith(_MODULE_SUFFIXES)
     try:  # a package, or a namespace package with modules (not a folder of docs or data)

@@ -15,12 +15,13 @@ cells come from the committed docs JSON, and say so; without those, only the oth
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
 import nox
 
-from compat import procs
+from compat import procs, view
 from compat.errors import CompatError, IndexFailure, Interrupted
 from compat.matrix import Matrix, load, seeing
 from compat.plan import Cell, Plan, plan_for
@@ -69,6 +70,7 @@ def _run_one(session: nox.Session, cell: Cell, matrix: Matrix) -> None:
     rerun = RERUN in session.posargs
     args = [a for a in session.posargs if a != RERUN]
     previous = None if rerun else load_known(matrix).results.get(cell.session)
+    _hold_view(matrix)
     try:
         with procs.interruptible():
             result = run_cell(cell, matrix, previous=previous, pytest_args=args, echo=print)
@@ -97,6 +99,15 @@ def _run_one(session: nox.Session, cell: Cell, matrix: Matrix) -> None:
         session.skip(line)
     else:
         session.log(line)
+
+
+_held = contextlib.ExitStack()  # the index view of this nox invocation (all its sessions)
+
+
+def _hold_view(matrix: Matrix) -> None:
+    """One view of the index for every session this nox process runs."""
+    if not view.active():
+        _held.enter_context(view.sweep(matrix))
 
 
 def _register_cell(cell: Cell, matrix: Matrix) -> None:
@@ -147,6 +158,7 @@ def _register_tools(matrix: Matrix, plan: Plan | None) -> None:
         parser.add_argument("--audit", type=cli.audit_count, default=None, metavar="N|all")
         args = parser.parse_args(session.posargs)
         sweep_plan, sweep_matrix = plan, matrix
+        _hold_view(matrix)
         try:
             if args.exclude_newer or args.refresh:
                 sweep_matrix = seeing(matrix, snapshot=args.exclude_newer, refresh=args.refresh)

@@ -392,6 +392,9 @@ def _pytest(
             COMPAT_CELL=cell.session,
             COMPAT_INPUTS=str(logs),
             COMPAT_TMP=str(scratch),
+            COMPAT_NOTICES=str(matrix.root / notices)
+            if (notices := matrix.settings.notices)
+            else "",
         )
         command = [
             str(envs.venv_python(venv)), "-m", "pytest", "-p", "compat_pytest_plugin",

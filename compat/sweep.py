@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TextIO
 
 from compat import environment as envs
-from compat import procs
+from compat import procs, view
 from compat.errors import Interrupted
 from compat.matrix import Matrix
 from compat.plan import Cell
@@ -132,7 +132,7 @@ def run_cells(
     audited = _audit_sample(cells, stored, matrix.settings.audit if audit is None else audit)
     progress = Progress(len(cells), stream)
 
-    with procs.interruptible():
+    with procs.interruptible(), view.sweep(matrix):
         missing = missing_pythons(matrix, cells)
 
         def one(cell: Cell) -> Result | None:

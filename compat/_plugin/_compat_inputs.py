@@ -10,8 +10,9 @@ is made, so ``os._exit``, ``fork`` and ``kill`` lose nothing::
     r <path>        a file (or folder) opened for reading, or a module's file
     l <path>        a folder listed by the code (every name counts)
     c <path>        a folder listed by pytest's collection
-    i <path>        a folder listed by the import system or importlib.metadata (names of
-                    modules and distributions count)
+    i <path>        a folder listed by the import system, importlib.metadata or the
+                    project's nox-compat notices module (names of modules and distributions
+                    count)
     n <host> <port> a connection to an address that is not loopback
     x <reason>      something it cannot follow (a non-Python subprocess, a Python one
                     without the recording): the cell is keyed by the whole project tree
@@ -26,6 +27,7 @@ import os
 import sys
 
 FOLDER = os.environ.get("COMPAT_INPUTS", "")
+NOTICES = os.environ.get("COMPAT_NOTICES", "")  # nox-compat's notices module: lists dist-infos
 _SKIP_PARTS = ("__pycache__",)
 
 
@@ -55,7 +57,7 @@ def _write(kind: str, text: str) -> None:
 
 
 def _path(value) -> str:
-    if isinstance(value, int):
+    if isinstance(value, int) or not value:
         return ""
     try:
         path = os.path.abspath(os.fsdecode(value))
@@ -84,7 +86,7 @@ def _on_listing(args) -> None:
         return
     caller = sys._getframe(2)  # hook <- this handler's caller (the hook) <- who listed
     name = caller.f_code.co_filename if caller is not None else ""
-    kind = "i" if "importlib" in name else "c" if "_pytest" in name else "l"
+    kind = "i" if "importlib" in name or name == NOTICES else "c" if "_pytest" in name else "l"
     _write(kind, found)
 
 
