@@ -50,7 +50,8 @@ _ESCAPES = re.compile(
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # Characters that change the direction or visibility of text around them.
-_INVISIBLE = re.compile(r"[\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]")
+_INVISIBLE = re.compile(r"[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_LINE_ENDS = str.maketrans({"\r": "\n", "\u2028": "\n", "\u2029": "\n", "\x85": "\n"})
 
 
 # -- normalising -------------------------------------------------------------------------------
@@ -59,11 +60,12 @@ _INVISIBLE = re.compile(r"[\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\uf
 def normalise(text: str, *, one_line: bool = False, limit: int | None = None) -> str:
     """``text`` as it may be stored: valid Unicode, no escapes or control characters.
 
-    Lone surrogates become U+FFFD; ``\\r\\n`` and ``\\r`` become ``\\n``; newlines and tabs
+    Lone surrogates become U+FFFD; ``\\r\\n``, ``\\r`` and Unicode line separators become
+    ``\\n``; bidirectional overrides are removed; newlines and tabs
     are kept unless ``one_line`` (then all whitespace runs become one space); ``limit`` cuts.
     """
     text = _SURROGATE.sub("\ufffd", str(text))
-    text = _ESCAPES.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _ESCAPES.sub("", text.replace("\r\n", "\n").translate(_LINE_ENDS))
     text = _INVISIBLE.sub("", _CONTROL.sub("", text))
     if one_line:
         text = " ".join(text.split())

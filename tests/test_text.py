@@ -113,7 +113,7 @@ def test_safe_hides_the_secrets_of_this_process(monkeypatch) -> None:
         ("tab\tkept\x00\x08\x7f\x9b", False, "tab\tkept"),
         ("bad \udcff byte", False, "bad \ufffd byte"),
         ("lone \ud800", False, "lone \ufffd"),
-        ("rtl \u202eevil\u202c \u2028x", False, "rtl evil x"),
+        ("rtl \u202eevil\u202c \u2028x", False, "rtl evil \nx"),
         ("a\n b\t\tc", True, "a b c"),
     ],
 )

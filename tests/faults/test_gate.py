@@ -36,7 +36,7 @@ LIVE = re.compile(r"owned|evil|maintainers|#\d|<img|<!--|(?<![\w/])@\w")
 REFUSED = {
     "session", "integration", "label", "package", "requested", "installed", "python",
     "status", "tests", "started", "duration_s", "pytest_s", "in_declared_range", "declared",
-    "fingerprint", "snapshot", "resolution", "deprecations.category",
+    "key", "reuses", "snapshot", "resolution", "deprecations.category",
     "deprecations.attribution", "stale.at",
 }  # fmt: skip
 VALID = {
@@ -45,11 +45,13 @@ VALID = {
     "python": PY, "status": "failed", "started": "2026-11-25T10:00:00Z",
     "tests": {"passed": 0, "failed": 1, "skipped": 0, "errors": 0},
     "message": "it broke", "hint": "fix it", "notes": ["a note"], "log_tail": "E boom",
-    "declared": ">=1.0", "fingerprint": "0123abcd", "snapshot": "2026-11-20T00:00:00Z",
+    "declared": ">=1.0", "key": {"distributions": "0123abcd"}, "snapshot": "2026-11-20T00:00:00Z",
     "stale": {"message": "index down", "hint": "retry", "at": "2026-11-26T10:00:00Z"},
     "resolution": {"integration": "highest"}, "freeze": ["acme-sdk==1.1.0"],
     "requirements": ["acme-sdk==1.1.0"], "duration_s": 1.5, "pytest_s": 1.0,
+    "inputs": {"tests/test_acme.py": "0123abcd"}, "network": [], "audit": "",
 }  # fmt: skip
+NOT_STORED = {"schema", "reused", "why"}
 NESTED_VALID = {
     "deprecations": {"category": "DeprecationWarning", "message": "old api",
                      "source": "mylib/x.py:3", "attribution": "usage"},
@@ -82,7 +84,7 @@ def cases() -> list[tuple[str, dict]]:
     """(field path, record) for every field of ``Result`` and of the records inside it."""
     found = []
     for f in dataclasses.fields(Result):
-        if f.name in ("schema", "reused"):
+        if f.name in NOT_STORED:
             continue
         tp = typing.get_type_hints(Result)[f.name]
         inner = [a for a in (typing.get_args(tp) or (tp,)) if dataclasses.is_dataclass(a)]
@@ -205,7 +207,7 @@ def test_a_hostile_field_is_refused_or_inert_everywhere(
 
 def test_every_field_is_covered() -> None:
     covered = {path.split(".")[0] for path, _ in CASES}
-    assert covered == {f.name for f in dataclasses.fields(Result)} - {"schema", "reused"}
+    assert covered == {f.name for f in dataclasses.fields(Result)} - NOT_STORED
 
 
 def test_a_hostile_record_in_the_committed_docs_json_is_refused(tmp_path: Path, capsys) -> None:
