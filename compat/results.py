@@ -55,6 +55,7 @@ CATEGORY_RE = _exact(r"[^\W\d][\w.]{0,199}")  # a warning class's name
 ATTRIBUTION_RE = _exact(r"usage|internal")
 WORD_RE = _exact(r"[A-Za-z0-9_.-]{1,60}")
 DIGEST_RE = _exact(r"[A-Za-z0-9:_.+-]{0,200}")  # a digest, a Python version, "absent"…
+_ANYTHING = re.compile(r".*", re.DOTALL)
 URL_RE = _exact(r"https?://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~!$&'*+,;=:@%/?-]*)?")
 ANSWER_FIELDS = {
     "integration", "package", "python", "good", "bad", "found", "first_bad", "last_good",
@@ -343,12 +344,14 @@ class _Reader:
         return value
 
     def version(self, data: dict, key: str, default: str | None = None) -> str:
-        value = self.value(data, key, VERSION_RE, default)
+        value = self.value(data, key, _ANYTHING, default)
         try:
-            Version(value)
+            if VERSION_RE.fullmatch(value):
+                Version(value)
+                return value
         except InvalidVersion:
-            raise self.fail(key, f"not a version: {value[:80]!r}") from None
-        return value
+            pass
+        raise self.fail(key, f"not a version: {value[:80]!r}")
 
     def result(self, data: Any) -> Result:
         if not isinstance(data, dict):
