@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compat.errors import Interrupted
-from compat.text import safe
+from compat.text import environment_redactor, terminal
 
 TAIL_LINES = 40
 MAX_LINE = 4096  # characters kept of one output line
@@ -67,8 +67,9 @@ def run(
     """Run ``command`` (stderr merged into stdout) until it ends, the deadline, or a stop."""
     if _stop.is_set():
         raise Interrupted(stop_signal())
+    hide = environment_redactor()  # once per step, not per line
     if echo:
-        echo(safe("$ " + " ".join(command)))
+        echo(terminal(hide("$ " + " ".join(command))))
     proc = subprocess.Popen(
         command,
         cwd=cwd,
@@ -95,7 +96,7 @@ def run(
                 line += " […]\n"
             kept.append(line)
             if echo:
-                echo(safe(line.rstrip("\n")))
+                echo(terminal(hide(line.rstrip("\n"))))
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()

@@ -55,7 +55,6 @@ CATEGORY_RE = _exact(r"[^\W\d][\w.]{0,199}")  # a warning class's name
 ATTRIBUTION_RE = _exact(r"usage|internal")
 WORD_RE = _exact(r"[A-Za-z0-9_.-]{1,60}")
 DIGEST_RE = _exact(r"[A-Za-z0-9:_.+-]{0,200}")  # a digest, a Python version, "absent"…
-_ANYTHING = re.compile(r".*", re.DOTALL)
 URL_RE = _exact(r"https?://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~!$&'*+,;=:@%/?-]*)?")
 ANSWER_FIELDS = {
     "integration", "package", "python", "good", "bad", "found", "first_bad", "last_good",
@@ -281,9 +280,11 @@ class Result:
         return _Reader(origin).result(data)
 
 
-# What names a result: never redacted (checked by the reader instead).
-IDENTITY = ("session", "integration", "label", "package", "requested", "python", "installed",
-            "status", "started", "declared", "key", "snapshot")  # fmt: skip
+# The fields that name a result and its inputs: checked by the reader, never redacted.
+IDENTITY = (
+    "session", "integration", "label", "package", "requested", "python", "installed",
+    "status", "started", "declared", "key", "snapshot",
+)  # fmt: skip
 
 
 def python_xy(python: str) -> str:
@@ -296,7 +297,7 @@ def session_name(integration: str, label: str, python: str) -> str:
 
 
 class _Reader:
-    """Field-by-field checks of a record read from JSON (one rule per field; README, "Records").
+    """Field-by-field checks of a record read from JSON (README: "Records from outside").
 
     Names, versions, dates and other values with a grammar are checked against it (``fullmatch``:
     a trailing newline is not a match) and a record that breaks one is refused, naming the
@@ -320,31 +321,31 @@ class _Reader:
             for index, item in enumerate(self.records(data, key))
         ]
 
-    def text(
-        self, data: dict, key: str, default: str | None = None, *, one_line: bool = False
-    ) -> str:
-        """Free text, normalised and bounded."""
+    def string(self, data: dict, key: str, default: str | None = None) -> str:
         value = data.get(key, default)
         if not isinstance(value, str):
             raise self.fail(
                 key, "missing" if value is None else f"expected a string, got {value!r}"[:120]
             )
+        return value
+
+    def text(
+        self, data: dict, key: str, default: str | None = None, *, one_line: bool = False
+    ) -> str:
+        """Free text, normalised and bounded."""
+        value = self.string(data, key, default)
         limit = MAX_LINE if one_line else MAX_TEXT
         return normalise(value[: limit * 2], one_line=one_line, limit=limit)
 
     def value(self, data: dict, key: str, pattern: re.Pattern, default: str | None = None) -> str:
         """A value with a grammar: refused unless all of it matches ``pattern``."""
-        value = data.get(key, default)
-        if not isinstance(value, str):
-            raise self.fail(
-                key, "missing" if value is None else f"expected a string, got {value!r}"[:120]
-            )
+        value = self.string(data, key, default)
         if not pattern.fullmatch(value):
             raise self.fail(key, f"not a valid value: {value[:80]!r}")
         return value
 
     def version(self, data: dict, key: str, default: str | None = None) -> str:
-        value = self.value(data, key, _ANYTHING, default)
+        value = self.string(data, key, default)
         try:
             if VERSION_RE.fullmatch(value):
                 Version(value)
