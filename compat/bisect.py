@@ -23,7 +23,7 @@ from compat.errors import Interrupted
 from compat.fileio import write_atomic
 from compat.matrix import ConfigError, Integration
 from compat.plan import Cell, Plan
-from compat.results import Result, ResultError, Status, save
+from compat.results import Result, ResultError, Status, read_answer, save
 from compat.runner import now, run_cell
 
 
@@ -57,21 +57,8 @@ class Answer:
 
     @classmethod
     def from_dict(cls, data: object, origin: str) -> Answer:
-        if not isinstance(data, dict):
-            raise ResultError(f"{origin}: not a bisect answer")
-        known = {f for f in cls.__dataclass_fields__}
-        try:
-            answer = cls(**{k: v for k, v in data.items() if k in known})
-            for version in (answer.good, answer.bad, answer.first_bad, answer.last_good):
-                if version is not None:
-                    Version(version)
-        except (TypeError, InvalidVersion) as exc:
-            raise ResultError(f"{origin}: not a bisect answer ({exc})") from None
-        if not all(
-            isinstance(x, str) for x in (answer.integration, answer.python, answer.found_at)
-        ):
-            raise ResultError(f"{origin}: not a bisect answer")
-        return answer
+        """A checked answer (``compat.results.read_answer``); ``ResultError`` otherwise."""
+        return cls(**read_answer(data, origin))
 
 
 def answer_path(results_dir: Path, integration: str) -> Path:

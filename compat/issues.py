@@ -20,8 +20,9 @@ from pathlib import Path
 
 from compat.errors import CompatError
 from compat.github import GitHub
-from compat.markdown import code, fence
+from compat.markdown import code, fence, plain
 from compat.results import Result, Status, load_all
+from compat.text import safe
 
 EXCERPT_CHARS = 2000
 EXCERPT_LINES = 40
@@ -175,15 +176,15 @@ def _failure_draft(group: _Group) -> Draft:
     results = sorted(group.results, key=lambda r: r.python)
     first = results[0]
     prio = priority(first) or "P2"
-    pythons = ", ".join(r.python for r in results)
+    pythons = ", ".join(plain(r.python) for r in results)
     why = {
         "P0": "the `latest` release fails: this blocks users",
         "P1": "an older supported version fails (a workaround exists: upgrade)",
         "P2": "minor impact",
     }[prio]
     parts = [
-        f"**{first.package} {group.version}** (`{group.label}`) is **{group.status}** on "
-        f"Python {pythons}.",
+        f"**{plain(first.package)} {plain(group.version)}** ({code(group.label)}) is "
+        f"**{plain(group.status)}** on Python {pythons}.",
         "",
         f"Priority **{prio}**: {why}.",
         "",
@@ -193,9 +194,11 @@ def _failure_draft(group: _Group) -> Draft:
             f"{r.tests[k]} {k}" for k in ("passed", "failed", "errors", "skipped") if k in r.tests
         )
         installed = (
-            f"; installed {r.installed}" if r.installed and r.installed != group.version else ""
+            f"; installed {plain(r.installed)}"
+            if r.installed and r.installed != group.version
+            else ""
         )
-        parts.append(f"- `{r.session}`: {r.status} ({counts}){installed}")
+        parts.append(f"- {code(r.session)}: {r.status} ({counts}){installed}")
     if first.message:
         parts += ["", f"Message: {code(first.message, 1000)}"]
     failures = _unique((f.test, f.message) for r in results for f in r.failures)
@@ -345,9 +348,9 @@ def run(args) -> int:
         print(json.dumps([o.to_dict() for o in outcomes], indent=2))
     else:
         print(f"{len(drafts)} issue(s) from the results in {results_dir}:")
-        print(format_outcomes(outcomes, args.max))
+        print(safe(format_outcomes(outcomes, args.max)))
     for problem in loaded.problems:
-        print(f"compat: skipped {problem}", file=sys.stderr)
+        print(safe(f"compat: skipped {problem}"), file=sys.stderr)
     if loaded.problems:
         return 2
     return 1 if any(d.labels[-1] in ("P0", "P1") for d in drafts) else 0

@@ -23,6 +23,7 @@ from packaging.version import InvalidVersion, Version
 
 from compat.declared import DeclaredRange, declared_range
 from compat.errors import CompatError
+from compat.text import environment_redactor
 from compat.uvconfig import PUBLIC_INDEX, IndexSetting, find_index
 
 if sys.version_info >= (3, 11):
@@ -39,7 +40,11 @@ __all__ = ["PUBLIC_INDEX", "ConfigError", "Integration", "Matrix", "Policy", "Se
 
 
 class ConfigError(CompatError):
-    """A problem in the user's configuration; the message is ready to print."""
+    """A problem in the user's configuration; the message is ready to print, with every
+    credential in it hidden (a bad index URL, a requirement with a token, …)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(environment_redactor()(message))
 
 
 @dataclass(frozen=True)

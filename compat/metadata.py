@@ -43,7 +43,7 @@ from pathlib import Path
 from compat.errors import CompatError
 from compat.fileio import write_atomic_bytes
 from compat.support import KnownIssue, Support, Upcoming
-from compat.text import terminal
+from compat.text import map_text, normalise
 
 WIDTH = 88  # the longest line of a rendered block, indentation included (ruff/black default)
 MAX_REASON = 200  # characters kept of one reason
@@ -70,6 +70,7 @@ class MetadataError(CompatError):
 
 def render_block(support: Support, width: int = WIDTH) -> str:
     """The generated block for ``support``: no indentation, ``\\n`` line ends."""
+    support = map_text(support, clean)  # every value from the verdicts: one printable line
     lines = ["Compatibility:", f"    {_compatibility(support)}"]
     if support.last_tested:
         when = f" ({support.last_tested_on})" if support.last_tested_on else ""
@@ -113,8 +114,7 @@ def _upcoming(upcoming: Upcoming, package: str) -> str:
 
 def clean(text: str, limit: int = MAX_REASON) -> str:
     """One printable line: no escapes or control characters, whitespace collapsed, capped."""
-    text = " ".join(terminal(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return normalise(text, one_line=True, limit=limit)
 
 
 def _items(items: Iterable[str], width: int) -> list[str]:

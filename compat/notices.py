@@ -34,6 +34,7 @@ from packaging.version import InvalidVersion, Version
 from compat.errors import CompatError
 from compat.metadata import FileUpdate, clean
 from compat.support import Support
+from compat.text import map_text
 
 DEFAULT_DOC = "Runtime notices about the upstream versions this library was tested with."
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
@@ -53,6 +54,7 @@ def render(
     warning is emitted.
     """
     _check_category(category)
+    supports = [map_text(support, clean) for support in supports]  # one printable line each
     facts = {support.integration: _facts(support) for support in supports}
     doc = clean(module_doc, 2000).replace("\\", "\\\\").replace('"""', "'''")
     doc = "\n".join(textwrap.wrap(doc, 76)) or DEFAULT_DOC

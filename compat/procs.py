@@ -1,6 +1,12 @@
 """The subprocesses of a cell: each in its own process group, its output kept as a bounded
 tail, and killed — with everything it started — when it ends, at the cell's deadline, or when
-the run is interrupted (``stop_all``, called from a signal handler).
+the run is interrupted.
+
+Interruption (``interruptible``): the signal handler does nothing itself — no lock, no I/O.
+Python's own C-level handler writes the signal's number to a pipe (``signal.set_wakeup_fd``)
+the moment it arrives, and a watcher thread reading that pipe calls ``stop_all``: no new
+step starts and every running group is killed, without waiting for anything. A second
+signal in the same instant is one more byte in the pipe, honoured as promptly as the first.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compat.errors import Interrupted
-from compat.text import redact
+from compat.text import environment_redactor, terminal
 
 TAIL_LINES = 40
 MAX_LINE = 4096  # characters kept of one output line
@@ -61,8 +67,9 @@ def run(
     """Run ``command`` (stderr merged into stdout) until it ends, the deadline, or a stop."""
     if _stop.is_set():
         raise Interrupted(stop_signal())
+    hide = environment_redactor()  # once per step, not per line
     if echo:
-        echo(redact("$ " + " ".join(command)))
+        echo(terminal(hide("$ " + " ".join(command))))
     proc = subprocess.Popen(
         command,
         cwd=cwd,
@@ -89,7 +96,7 @@ def run(
                 line += " […]\n"
             kept.append(line)
             if echo:
-                echo(redact(line.rstrip("\n")))
+                echo(terminal(hide(line.rstrip("\n"))))
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
@@ -108,22 +115,29 @@ def run(
     return Output(proc.returncode, "".join(kept))
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def _kill(proc: subprocess.Popen) -> None:
+    """SIGKILL ``proc``'s process group; never waits."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(OSError):
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """Kill ``proc``'s group and reap ``proc``."""
+    _kill(proc)
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
         proc.wait(timeout=5)
 
 
 def stop_all(signum: int = signal.SIGINT) -> None:
-    """Start no new step, and kill every running one with its process group."""
+    """Start no new step, and kill every running one with its process group (no waiting:
+    each step's own thread reaps its process). Not for a signal handler: it takes a lock."""
     with _lock:
         if not _stop.is_set():
             _signal.append(signum)
         _stop.set()
         running = list(_running)
     for proc in running:
-        _kill_group(proc)
+        _kill(proc)
 
 
 def stopping() -> bool:
@@ -134,26 +148,48 @@ def stop_signal() -> int:
     return _signal[0] if _signal else signal.SIGINT
 
 
+_STOPS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    """Nothing: by the time this runs, the C-level handler has written ``signum`` to the
+    wakeup pipe and the watcher acts on it (a handler must not lock, wait or print)."""
+
+
+def _watch(pipe: int) -> None:
+    """Stop everything for each SIGINT/SIGTERM number read from ``pipe``; ends at its EOF."""
+    while chunk := os.read(pipe, 64):
+        for signum in chunk:
+            if signum in _STOPS:
+                stop_all(signum)
+
+
 @contextlib.contextmanager
 def interruptible() -> Iterator[None]:
     """Within the block, SIGINT and SIGTERM stop every step instead of ending the process
     abruptly (which would leave the steps' process groups running). Afterwards the
-    handlers are restored and the stop is cleared; ``Interrupted`` tells the caller."""
+    handlers and the wakeup fd are restored and the stop is cleared; ``Interrupted`` tells
+    the caller."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def handler(signum: int, frame: object) -> None:
-        stop_all(signum)
-
-    for sig in previous:
-        signal.signal(sig, handler)
+    pipe, wakeup = os.pipe()
+    os.set_blocking(wakeup, False)  # set_wakeup_fd requires it; a full pipe drops a byte
+    watcher = threading.Thread(target=_watch, args=(pipe,), name="compat-signals", daemon=True)
+    watcher.start()
+    previous = {sig: signal.getsignal(sig) for sig in _STOPS}
+    for sig in _STOPS:
+        signal.signal(sig, _on_signal)
+    old_wakeup = signal.set_wakeup_fd(wakeup, warn_on_full_buffer=False)
     try:
         yield
     finally:
+        signal.set_wakeup_fd(old_wakeup)
         for sig, old in previous.items():
             signal.signal(sig, old)
+        os.close(wakeup)  # the watcher reads what is left, then EOF
+        watcher.join()
+        os.close(pipe)
         with _lock:
             _stop.clear()
             _signal.clear()

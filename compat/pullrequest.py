@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from packaging.version import InvalidVersion, Version
 
 from compat.errors import CompatError
 from compat.github import GitHub, GitHubError
-from compat.markdown import code
+from compat.markdown import code, plain
 from compat.text import safe
 
 TITLE = "Update compatibility matrix"
@@ -43,7 +42,6 @@ MESSAGE = (
 BOT = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
 PASSING = {"passed", "deprecated"}
 FAILING = {"failed", "install-failed", "wrong-version", "timeout"}
-_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+!_-]{0,63}")
 _MARKS = {
     "cap-lift": "⬆️ a cap can be lifted",
     "raise-floor": "⬇️ a floor to raise",
@@ -117,7 +115,9 @@ def _compare(name: str, old: dict, new: dict) -> list[Change]:
         previous = was.get(key, {}).get("status")
         if status in FAILING and previous not in FAILING:
             beyond = "" if cell.get("in_declared_range", True) else ", beyond declared support"
-            failing.setdefault(key[0], []).append(f"{key[1]}: {_plain(str(status))}{beyond}")
+            failing.setdefault(key[0], []).append(
+                f"{_plain(key[1])}: {_plain(str(status))}{beyond}"
+            )
         elif status in PASSING and previous in FAILING:
             fixed.add(key[0])
     for version in sorted(failing, key=_version):
@@ -165,7 +165,7 @@ def _versions(versions: set[str]) -> str:
 
 def _plain(text: str) -> str:
     """A version, Python or status as it is; anything else as inert code."""
-    return text if _PLAIN.fullmatch(text) else code(text)
+    return plain(text)
 
 
 def render_body(changes: list[Change], files: list[str], run_url: str | None = None) -> str:
@@ -484,7 +484,7 @@ def run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         run_url=run_url_from_env(),
     )
-    print(outcome.describe())
+    print(safe(outcome.describe()))
     if args.dry_run and outcome.body:
         print("\n" + outcome.body, end="")
     return 0

@@ -1,33 +1,66 @@
 """The result of a cell: its status, the typed record, and the store of records.
 
 One JSON file per session in the results dir (``<session>.json``). Every record
-read from disk — our own, a CI artifact, a committed docs JSON — goes through
-``Result.from_dict``, which checks every field: a broken or hostile file is named
-and skipped, never a traceback, never a write outside the results dir.
+read from disk — our own, a CI artifact, a committed docs JSON, a bisect answer — goes
+through one reader (``Result.from_dict``, ``read_answer``), which checks every field: a
+broken or hostile file is named and skipped, never a traceback, never a write outside the
+results dir. A result built by a run is made storable once, by ``Result.redacted``
+(credentials hidden, text normalised); ``save`` never fails on odd characters.
 """
 
 from __future__ import annotations
 
 import enum
 import json
+import math
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from compat.errors import CompatError
 from compat.fileio import write_atomic
+from compat.text import Redactor, map_text, normalise, safe, secret_values
+
+
+def _exact(pattern: str) -> re.Pattern:
+    """``pattern`` matching whole strings only (``$`` would let a trailing newline through)."""
+    return re.compile(rf"\A(?:{pattern})\Z")
+
 
 SCHEMA = 1
 MAX_TEXT = 20_000  # characters kept of any free text (messages, log tails)
-INTEGRATION_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
-LABEL_RE = re.compile(r"^(min|max|latest|pre|\d+\.\d+|bisect-[A-Za-z0-9_.+!-]{1,60})$")
-PYTHON_RE = re.compile(r"^\d+\.\d+(\.\d+)?([A-Za-z0-9.+]{0,12})$")
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?Z)?$")
+MAX_LINE = 2_000  # characters kept of one-line text (test ids, call sites, requirements)
+MAX_ITEMS = 1_000  # entries kept of any list (failures, deprecations, freeze, notes)
+MAX_COUNTS, MAX_COUNT = 50, 10**9  # kinds of test counts, and the largest count
+MAX_INPUTS = 100_000  # paths a cell's tests read (``inputs``)
+MAX_FILE = 20_000_000  # bytes: a larger record file is refused unread
+# The grammar of each value that has one (all of it must match, a trailing newline too).
+INTEGRATION_RE = _exact(r"[a-z0-9][a-z0-9_-]{0,49}")
+LABEL_RE = _exact(r"min|max|latest|pre|\d+\.\d+|bisect-[A-Za-z0-9_.+!-]{1,60}")
+PYTHON_RE = _exact(r"\d+\.\d+(\.\d+)?([A-Za-z0-9.+]{0,12})")
+SESSION_RE = _exact(r"compat-[A-Za-z0-9_.+!-]{1,200}")
+PACKAGE_RE = _exact(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,98}[A-Za-z0-9])?")  # PEP 508 names
+VERSION_RE = _exact(r"[A-Za-z0-9.+!_-]{1,100}")  # and PEP 440 (``Version`` checks)
+SPECIFIER_RE = _exact(r"[A-Za-z0-9.*+!_<>=~, -]{0,500}")  # and ``SpecifierSet`` checks
+DATE_RE = _exact(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?Z)?")
+COUNT_RE = _exact(r"[a-z][a-z0-9_]{0,39}")
+CATEGORY_RE = _exact(r"[^\W\d][\w.]{0,199}")  # a warning class's name
+ATTRIBUTION_RE = _exact(r"usage|internal")
+WORD_RE = _exact(r"[A-Za-z0-9_.-]{1,60}")
+DIGEST_RE = _exact(r"[A-Za-z0-9:_.+-]{0,200}")  # a digest, a Python version, "absent"…
+URL_RE = _exact(r"https?://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~!$&'*+,;=:@%/?-]*)?")
+ANSWER_FIELDS = {
+    "integration", "package", "python", "good", "bad", "found", "first_bad", "last_good",
+    "skipped", "suspects", "failures", "cells", "notes_url", "problem", "unjudged", "nothing",
+    "found_at",
+}  # fmt: skip
 
 
 class Status(str, enum.Enum):
@@ -206,8 +239,14 @@ class Result:
     def run_date(self) -> str:
         return self.started[:10]
 
+    def redacted(self, env: Mapping[str, str] | None = None) -> Result:
+        """This result as it may be stored and shown: credentials hidden in every free-text
+        field (``compat.text.Redactor``, with the secrets of ``env``) and all text normalised."""
+        hide = Redactor(secret_values(env or {}))
+        return map_text(self, lambda text: hide(normalise(text)), keep=IDENTITY)
+
     def summary(self) -> str:
-        """One console line: the session, its verdict, the installed version, the test counts."""
+        """Console lines: the session, its verdict, the installed version, the test counts."""
         counts = self.tests
         text = (
             f"{self.session}: {self.status} — {self.package} {self.installed or self.requested} "
@@ -221,7 +260,7 @@ class Result:
             text += f"\n  fix: {self.hint}"
         if not self.in_declared_range:
             text += f"\n  beyond declared support ({self.package}{self.declared})"
-        return text
+        return safe(text)
 
     def to_dict(self, *, public: bool = False) -> dict[str, Any]:
         """The JSON record; ``public`` leaves out what differs between identical runs."""
@@ -241,6 +280,13 @@ class Result:
         return _Reader(origin).result(data)
 
 
+# The fields that name a result and its inputs: checked by the reader, never redacted.
+IDENTITY = (
+    "session", "integration", "label", "package", "requested", "python", "installed",
+    "status", "started", "declared", "key", "snapshot",
+)  # fmt: skip
+
+
 def python_xy(python: str) -> str:
     """``3.12`` from ``3.12.1`` (results hold the full version once the cell ran)."""
     return ".".join(python.split(".")[:2])
@@ -251,23 +297,62 @@ def session_name(integration: str, label: str, python: str) -> str:
 
 
 class _Reader:
-    """Field-by-field checks of a result read from JSON."""
+    """Field-by-field checks of a record read from JSON (README: "Records from outside").
 
-    def __init__(self, origin: str) -> None:
-        self.origin = origin
+    Names, versions, dates and other values with a grammar are checked against it (``fullmatch``:
+    a trailing newline is not a match) and a record that breaks one is refused, naming the
+    field. Free text (messages, hints, notes, log tails, failure and deprecation messages) is
+    kept, normalised (``compat.text.normalise``: lone surrogates replaced, escapes and control
+    characters removed, newlines and tabs kept) and bounded; short free text that is one line
+    by nature (test ids, call sites, requirements) is made one line.
+    """
+
+    def __init__(self, origin: str, within: str = "") -> None:
+        self.origin, self.within = origin, within  # within: "failures[2]." for a nested record
 
     def fail(self, key: str, what: str) -> ResultError:
-        return ResultError(f"{self.origin}: {key}: {what}")
+        message = f"{self.origin}: {self.within}{key}: {what}"
+        return ResultError(normalise(message, one_line=True, limit=400))
 
-    def text(self, data: dict, key: str, default: str | None = None, pattern=None) -> str:
+    def nested(self, data: dict, key: str) -> list[tuple[_Reader, dict]]:
+        """The records of the list ``key``, each with a reader that names it."""
+        return [
+            (_Reader(self.origin, f"{self.within}{key}[{index}]."), item)
+            for index, item in enumerate(self.records(data, key))
+        ]
+
+    def string(self, data: dict, key: str, default: str | None = None) -> str:
         value = data.get(key, default)
         if not isinstance(value, str):
             raise self.fail(
                 key, "missing" if value is None else f"expected a string, got {value!r}"[:120]
             )
-        if pattern is not None and not pattern.match(value):
+        return value
+
+    def text(
+        self, data: dict, key: str, default: str | None = None, *, one_line: bool = False
+    ) -> str:
+        """Free text, normalised and bounded."""
+        value = self.string(data, key, default)
+        limit = MAX_LINE if one_line else MAX_TEXT
+        return normalise(value[: limit * 2], one_line=one_line, limit=limit)
+
+    def value(self, data: dict, key: str, pattern: re.Pattern, default: str | None = None) -> str:
+        """A value with a grammar: refused unless all of it matches ``pattern``."""
+        value = self.string(data, key, default)
+        if not pattern.fullmatch(value):
             raise self.fail(key, f"not a valid value: {value[:80]!r}")
-        return value[:MAX_TEXT]
+        return value
+
+    def version(self, data: dict, key: str, default: str | None = None) -> str:
+        value = self.string(data, key, default)
+        try:
+            if VERSION_RE.fullmatch(value):
+                Version(value)
+                return value
+        except InvalidVersion:
+            pass
+        raise self.fail(key, f"not a version: {value[:80]!r}")
 
     def result(self, data: Any) -> Result:
         if not isinstance(data, dict):
@@ -277,76 +362,69 @@ class _Reader:
             raise self.fail("schema", f"unknown schema {schema!r} (this nox-compat reads {SCHEMA})")
         known = {f.name for f in fields(Result)}
         data = {k: v for k, v in data.items() if k in known}  # newer optional fields: ignored
-        integration = self.text(data, "integration", pattern=INTEGRATION_RE)
-        label = self.text(data, "label", pattern=LABEL_RE)
-        python = self.text(data, "python", pattern=PYTHON_RE)
-        session = self.text(data, "session")
+        integration = self.value(data, "integration", INTEGRATION_RE)
+        label = self.value(data, "label", LABEL_RE)
+        python = self.value(data, "python", PYTHON_RE)
+        session = self.value(data, "session", SESSION_RE)
         if session != session_name(integration, label, python):
             raise self.fail(
                 "session",
                 f"{session[:80]!r} does not match its integration, label and python",
             )
-        requested = self.text(data, "requested")
-        installed = data.get("installed")
-        for key, value in (("requested", requested), ("installed", installed)):
-            if value is None and key == "installed":
-                continue
-            try:
-                Version(str(value))
-            except InvalidVersion:
-                raise self.fail(key, f"not a version: {str(value)[:80]!r}") from None
-        try:
-            status = Status(data.get("status"))
-        except ValueError:
-            raise self.fail("status", f"unknown status {data.get('status')!r}"[:120]) from None
+        status = self.status(data)
         tests = data.get("tests", {})
-        if not isinstance(tests, dict) or not all(
-            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and v >= 0
-            for k, v in tests.items()
+        if (
+            not isinstance(tests, dict)
+            or len(tests) > MAX_COUNTS
+            or not all(
+                isinstance(k, str) and COUNT_RE.fullmatch(k) and _count(v) for k, v in tests.items()
+            )
         ):
             raise self.fail("tests", "expected counts of tests")
         return Result(
             session=session,
             integration=integration,
             label=label,
-            package=self.text(data, "package"),
-            requested=requested,
+            package=self.value(data, "package", PACKAGE_RE),
+            requested=self.version(data, "requested"),
             python=python,
             status=status,
-            installed=installed,
+            installed=self.version(data, "installed")
+            if data.get("installed") is not None
+            else None,
             tests={"passed": 0, "failed": 0, "skipped": 0, "errors": 0, **tests},
             deprecations=[
                 Deprecation(
-                    self.text(d, "category"),
-                    self.text(d, "message"),
-                    self.text(d, "source", ""),
-                    self.text(d, "attribution", "usage"),
+                    read.value(d, "category", CATEGORY_RE),
+                    read.text(d, "message"),
+                    read.text(d, "source", "", one_line=True),
+                    read.value(d, "attribution", ATTRIBUTION_RE, "usage"),
                 )
-                for d in self.records(data, "deprecations")
+                for read, d in self.nested(data, "deprecations")
             ],
             failures=[
-                Failure(self.text(f, "test"), self.text(f, "message", ""))
-                for f in self.records(data, "failures")
+                Failure(read.text(f, "test", one_line=True), read.text(f, "message", ""))
+                for read, f in self.nested(data, "failures")
             ],
             freeze=self.strings(data, "freeze"),
             requirements=self.strings(data, "requirements"),
             resolution=self.mapping(data, "resolution"),
-            started=self.text(data, "started", "", DATE_RE) if data.get("started") else "",
+            started=self.value(data, "started", DATE_RE) if data.get("started") else "",
             duration_s=self.number(data, "duration_s", 0.0),
             pytest_s=self.number(data, "pytest_s", None),
             message=self.text(data, "message", ""),
             hint=self.text(data, "hint", ""),
-            notes=self.strings(data, "notes"),
+            notes=self.strings(data, "notes", one_line=False),
             in_declared_range=self.flag(data, "in_declared_range", True),
-            declared=self.text(data, "declared", ""),
+            declared=self.specifier(data, "declared"),
             log_tail=self.text(data, "log_tail", ""),
             stale=self.stale(data.get("stale")),
-            key=self.mapping(data, "key"),
-            inputs=self.mapping(data, "inputs"),
+            key=self.mapping(data, "key", DIGEST_RE),
+            inputs=self.digests(data, "inputs"),
             network=self.strings(data, "network"),
             reuses=self.count(data, "reuses"),
-            audit=self.text(data, "audit", ""),
-            snapshot=self.text(data, "snapshot", ""),
+            audit=self.text(data, "audit", "", one_line=True),
+            snapshot=self.value(data, "snapshot", DATE_RE) if data.get("snapshot") else "",
         )
 
     def stale(self, value: Any) -> Stale | None:
@@ -354,41 +432,67 @@ class _Reader:
             return None
         if not isinstance(value, dict):
             raise self.fail("stale", "expected an object")
+        read = _Reader(self.origin, f"{self.within}stale.")
         return Stale(
-            self.text(value, "message", ""),
-            self.text(value, "hint", ""),
-            self.text(value, "at", ""),
+            read.text(value, "message", ""),
+            read.text(value, "hint", ""),
+            read.value(value, "at", DATE_RE) if value.get("at") else "",
         )
+
+    def specifier(self, data: dict, key: str) -> str:
+        value = self.value(data, key, SPECIFIER_RE, "")
+        try:
+            SpecifierSet(value)
+        except InvalidSpecifier:
+            raise self.fail(key, f"not a version specifier: {value[:80]!r}") from None
+        return value
 
     def records(self, data: dict, key: str) -> list[dict]:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise self.fail(key, "expected a list of objects")
-        return value
+        return value[:MAX_ITEMS]
 
-    def strings(self, data: dict, key: str) -> list[str]:
+    def strings(self, data: dict, key: str, *, one_line: bool = True) -> list[str]:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self.fail(key, "expected a list of strings")
-        return [v[:MAX_TEXT] for v in value]
+        return [self.text({key: v}, key, one_line=one_line) for v in value[:MAX_ITEMS]]
 
-    def mapping(self, data: dict, key: str) -> dict[str, str]:
+    def mapping(self, data: dict, key: str, values: re.Pattern = WORD_RE) -> dict[str, str]:
+        """Names (``WORD_RE``) to values with a grammar."""
         value = data.get(key, {})
-        if not isinstance(value, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-        ):
+        if not isinstance(value, dict) or len(value) > MAX_COUNTS:
             raise self.fail(key, "expected an object of strings")
+        for k, v in value.items():
+            if not (isinstance(v, str) and WORD_RE.fullmatch(k) and values.fullmatch(v)):
+                raise self.fail(key, f"not a valid entry: {str(k)[:40]!r}: {str(v)[:40]!r}")
         return dict(value)
+
+    def digests(self, data: dict, key: str) -> dict[str, str]:
+        """Paths (one-line text) to digests: what the tests read."""
+        value = data.get(key, {})
+        if not isinstance(value, dict) or len(value) > MAX_INPUTS:
+            raise self.fail(key, "expected an object of paths and digests")
+        for k, v in value.items():
+            if not (isinstance(v, str) and DIGEST_RE.fullmatch(v)):
+                raise self.fail(key, f"not a digest: {str(k)[:40]!r}: {str(v)[:40]!r}")
+        return {self.text({key: k}, key, one_line=True): v for k, v in value.items()}
 
     def number(self, data: dict, key: str, default: float | None) -> float | None:
         value = data.get(key, default)
-        if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        if value is None or (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and value >= 0
+        ):
             return value
-        raise self.fail(key, f"expected a number, got {value!r}"[:120])
+        raise self.fail(key, f"expected a number of seconds, got {value!r}"[:120])
 
     def count(self, data: dict, key: str) -> int:
         value = data.get(key, 0)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        if not _count(value):
             raise self.fail(key, f"expected a count, got {value!r}"[:120])
         return value
 
@@ -397,6 +501,70 @@ class _Reader:
         if not isinstance(value, bool):
             raise self.fail(key, f"expected true or false, got {value!r}"[:120])
         return value
+
+    def answer(self, data: Any) -> dict[str, Any]:
+        """The fields of a stored bisect answer (``compat.bisect.Answer``), checked."""
+        if not isinstance(data, dict):
+            raise ResultError(f"{self.origin}: not a bisect answer")
+        data = {k: v for k, v in data.items() if k in ANSWER_FIELDS}
+        maybe = {
+            key: self.version(data, key) if data.get(key) is not None else None
+            for key in ("first_bad", "last_good")
+        }
+        return {
+            "integration": self.value(data, "integration", INTEGRATION_RE),
+            "package": self.value(data, "package", PACKAGE_RE),
+            "python": self.value(data, "python", PYTHON_RE),
+            "good": self.version(data, "good"),
+            "bad": self.version(data, "bad"),
+            "found": self.flag(data, "found", False),
+            **maybe,
+            "skipped": self.versions(data, "skipped"),
+            "suspects": self.versions(data, "suspects"),
+            "failures": [
+                {
+                    "test": self.text(f, "test", one_line=True),
+                    "message": self.text(f, "message", ""),
+                }
+                for f in self.records(data, "failures")
+            ],
+            "cells": [
+                {
+                    "session": self.value(c, "session", SESSION_RE),
+                    "version": self.version(c, "version"),
+                    "status": self.status(c).value,
+                }
+                for c in self.records(data, "cells")
+            ],
+            "notes_url": (
+                self.value(data, "notes_url", URL_RE) if data.get("notes_url") is not None else None
+            ),
+            "problem": self.text(data, "problem") if data.get("problem") is not None else None,
+            "unjudged": self.flag(data, "unjudged", False),
+            "nothing": self.flag(data, "nothing", False),
+            "found_at": self.value(data, "found_at", DATE_RE) if data.get("found_at") else "",
+        }
+
+    def versions(self, data: dict, key: str) -> list[str]:
+        value = data.get(key, [])
+        if not isinstance(value, list):
+            raise self.fail(key, "expected a list of versions")
+        return [self.version({key: v}, key) for v in value[:MAX_ITEMS]]
+
+    def status(self, data: dict) -> Status:
+        try:
+            return Status(data.get("status"))
+        except ValueError:
+            raise self.fail("status", f"unknown status {data.get('status')!r}"[:120]) from None
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
+
+
+def read_answer(data: Any, origin: str) -> dict[str, Any]:
+    """The checked fields of a bisect answer read from ``origin``; ``ResultError`` otherwise."""
+    return _Reader(origin).answer(data)
 
 
 # -- the store -----------------------------------------------------------------------------
@@ -452,18 +620,21 @@ def save(result: Result, results_dir: Path) -> Path:
     stored = result
     if not result.status.judged and path.exists():
         try:
-            old = Result.from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
-        except (OSError, ValueError, ResultError):
+            old = read(path)
+        except ResultError:
             old = None
         if old is not None and old.status.judged and old.requested == result.requested:
             stored = replace(old, stale=Stale(result.message, result.hint, result.started))
-    write_atomic(path, json.dumps(stored.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    data = map_text(stored.to_dict(), normalise)  # no lone surrogate can fail the write
+    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     return path
 
 
 def read(path: Path) -> Result:
     """One stored result; ``ResultError`` names the file when it cannot be used."""
     try:
+        if path.stat().st_size > MAX_FILE:
+            raise ResultError(f"{path}: larger than {MAX_FILE // 1_000_000} MB: not a result")
         data = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ResultError(f"{path}: not UTF-8 text") from None

@@ -174,7 +174,7 @@ def run_cell(
     if kept is not None:
         return kept
     result.duration_s = round(time.monotonic() - clock, 2)
-    return result
+    return result.redacted(os.environ)  # once, when the result is built: what is stored and shown
 
 
 def _fail(result: Result, problem: envs.Problem) -> None:

@@ -9,6 +9,7 @@ every finished result is kept, nothing is recorded for the interrupted ones, and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sys
@@ -26,6 +27,7 @@ from compat.matrix import Matrix
 from compat.plan import Cell
 from compat.results import Result, Status, ensure_writable, save
 from compat.runner import error_result, run_cell
+from compat.text import normalise, safe
 
 
 def default_jobs() -> int:
@@ -62,19 +64,19 @@ class Progress:
             self.unchanged += result.reused
             timing = "unchanged" if result.reused else f"{result.duration_s:.1f}s"
             if result.why and not result.reused:
-                timing += f"; {result.why}"
+                timing += f"; {normalise(safe(result.why), one_line=True)}"
             line = (
                 f"[{self.done}/{self.total}] {result.status.symbol} {result.status.value:<14} "
-                f"{result.session} ({timing})"
+                f"{safe(result.session)} ({timing})"
             )
             if result.status.value == "error":
-                why = f"\n    {result.message}" + (
-                    f"\n    fix: {result.hint}" if result.hint else ""
+                why = _indented(result.message) + (
+                    _indented(f"fix: {result.hint}") if result.hint else ""
                 )
                 line += "\n    (the same as above)" if why == self.last_error else why
                 self.last_error = why
             if result.audit.startswith("disagreed"):
-                line += f"\n    AUDIT: {result.audit} — the reuse key missed an input"
+                line += _indented(f"AUDIT: {result.audit} — the reuse key missed an input")
             if self.live:
                 self.stream.write("\r\033[K")
             self.stream.write(line + "\n")
@@ -95,6 +97,11 @@ class Progress:
                 f"{elapsed // 60:02d}:{elapsed % 60:02d}"
             )
         self.stream.flush()
+
+
+def _indented(text: str) -> str:
+    """Outside text as terminal-safe lines under the line before (never at column 0)."""
+    return "".join(f"\n    {line}" for line in safe(text).splitlines() or [""])
 
 
 def missing_pythons(matrix: Matrix, cells: list[Cell]) -> set[str]:
@@ -161,7 +168,8 @@ def run_cells(
                     "a bug in nox-compat, not a verdict: please report it with the log tail",
                 )
                 result.log_tail = traceback.format_exc(limit=5)
-            save(result, results_dir)
+                result = result.redacted(os.environ)
+            result = _stored(result, cell, matrix)
             progress.finished(result)
             return result
 
@@ -188,6 +196,24 @@ def _audit_sample(cells: list[Cell], stored: dict[str, Result], count: int) -> s
 def disagreements(results: list[Result]) -> list[Result]:
     """Audited cells whose real run contradicts the verdict the key would have kept."""
     return [r for r in results if r.audit.startswith("disagreed")]
+
+
+def _stored(result: Result, cell: Cell, matrix: Matrix) -> Result:
+    """``result`` once saved; when it cannot be, an ``error`` saying why (saved if possible):
+    one cell that cannot be stored never stops the others."""
+    try:
+        save(result, matrix.results_dir)
+        return result
+    except (OSError, ValueError) as exc:  # UnicodeError is a ValueError
+        failed = error_result(
+            cell,
+            matrix,
+            f"its result ({result.status}) could not be stored: {type(exc).__name__}: {exc}",
+            f"check that {matrix.results_dir} is writable and has room; then run the cell again",
+        ).redacted(os.environ)
+    with contextlib.suppress(OSError, ValueError):
+        save(failed, matrix.results_dir)
+    return failed
 
 
 def summary(results: list[Result]) -> str:

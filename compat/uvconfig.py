@@ -113,12 +113,15 @@ def _pip_config_files() -> list[Path]:
 
 
 def _pip_index(path: Path) -> str | None:
-    parser = configparser.ConfigParser()
+    """``index-url`` of a pip.conf, read as pip reads it: no interpolation (a ``%`` in a
+    percent-encoded password is a ``%``), ``index_url`` the same key, ``[install]`` first."""
+    parser = configparser.RawConfigParser()
     try:
         parser.read(path, encoding="utf-8")
     except (configparser.Error, OSError, UnicodeDecodeError):
         return None
     for section in ("install", "global"):
-        if parser.has_option(section, "index-url"):
-            return parser.get(section, "index-url")
+        for key in ("index-url", "index_url"):
+            if parser.has_option(section, key):
+                return parser.get(section, key).strip() or None
     return None

@@ -15,6 +15,7 @@ from pkgindex import IndexServer
 from test_verdicts import PY, acme, project, run
 
 from compat.cli import main
+from compat.issues import compat_failures
 from compat.results import load_all
 
 
@@ -184,3 +185,114 @@ def test_issue_bodies_and_docs_from_hostile_cells(index, tmp_path, capsys) -> No
     assert (root / "docs/compatibility-matrix.md").read_text() == page
     assert os.environ.get("GITHUB_TOKEN") is None
     assert run(root, "issues", "--dry-run", "--json") == 1
+
+
+def test_credentials_in_what_the_tests_print_are_hidden_everywhere(
+    index, tmp_path, monkeypatch, capsys
+) -> None:
+    """Secrets the code under test was given on purpose (``pass-env``) and prints in a failure:
+    a URL's password, a query token, an Authorization header, a variable's value."""
+    monkeypatch.setenv("DB_PASSWORD", "pw-db-secret-5")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app:pw-url-secret-6@db.internal/app")
+    test = (
+        "import os\n\n\ndef test_acme():\n"
+        "    print('Authorization: Bearer tok-header-secret-7')\n"
+        "    raise ConnectionError(os.environ['DATABASE_URL'] + ' via '\n"
+        "        'https://api.example/v1?access_token=tok-query-secret-8 as '\n"
+        "        + os.environ['DB_PASSWORD'])\n"
+    )
+    root = project(
+        tmp_path / "p", index, settings='pass-env = ["DB_PASSWORD", "DATABASE_URL"]',
+        tests={"tests/test_acme.py": test},
+    )  # fmt: skip
+    assert run(root, "run", "--all") == 1
+    assert run(root, "report", "--offline") == 1
+    bodies = [d.body for d in compat_failures(load_all(root / ".compat/results").results.values())]
+    out = capsys.readouterr()
+    stored = "".join(p.read_text() for p in root.rglob("*.json")) + "".join(bodies)
+    stored += (root / "docs/compatibility-matrix.md").read_text() + out.out + out.err
+    assert "db.internal" in stored and "ConnectionError" in stored  # the message is there
+    for secret in (
+        "pw-db-secret-5",
+        "pw-url-secret-6",
+        "tok-header-secret-7",
+        "tok-query-secret-8",
+    ):
+        assert secret not in stored, secret
+
+
+def test_a_lone_surrogate_in_a_failure_message_loses_nothing(index, tmp_path, capsys) -> None:
+    """What ``os.fsdecode`` makes of an undecodable file name, in an assertion message."""
+    test = (
+        "import os\n\n\ndef test_acme():\n"
+        "    assert False, 'cannot open ' + os.fsdecode(b'caf\\xe9.txt') + ' \\x1b[2J'\n"
+    )
+    root = project(tmp_path / "p", index, tests={"tests/test_acme.py": test})
+    assert run(root, "run", "--all", "-j", "1") == 1
+    results = load_all(root / ".compat/results").results
+    assert sorted(r.label for r in results.values()) == ["latest", "min"]
+    for result in results.values():
+        assert result.failures[0].message.startswith("AssertionError: cannot open caf\ufffd.txt")
+        assert "\x1b" not in result.failures[0].message
+    assert run(root, "report", "--offline") == 1
+    assert "caf\ufffd.txt" in (root / "docs/compatibility-matrix.md").read_text(encoding="utf-8")
+    capsys.readouterr()
+
+
+def test_a_result_that_cannot_be_stored_does_not_stop_the_sweep(index, tmp_path, capsys) -> None:
+    root = project(tmp_path / "p", index)
+    results = root / ".compat/results"
+    (results / f"compat-acme-min-{PY}.json").mkdir(parents=True)  # its file cannot be written
+    assert run(root, "run", "--all", "-j", "1") == 2
+    out = capsys.readouterr()
+    assert "could not be stored" in out.err + out.out and "unexpected error" not in out.err
+    assert "2 cell(s)" in out.out  # the sweep finished and said so
+    stored = load_all(results).results
+    assert [r.label for r in stored.values()] == ["latest"] and all(
+        r.status.passing for r in stored.values()
+    )
+
+
+@pytest.mark.parametrize("alive", [True, False])
+def test_pip_conf_with_a_percent_encoded_password(
+    index, tmp_path, monkeypatch, capsys, alive
+) -> None:
+    """pip reads pip.conf without interpolation: ``%40`` is an encoded ``@``, not an error."""
+    url = index.simple_url if alive else "http://127.0.0.1:9/simple"
+    conf = tmp_path / "pip.conf"
+    conf.write_text(f"[global]\nindex-url = {url.replace('://', '://me:p%40ss-word-9@')}\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    root = project(tmp_path / "p", None)  # no index-url: the one pip would use
+    if alive:
+        assert run(root, "run", "--all") == 0
+        assert {r.status.value for r in load_all(root / ".compat/results").results.values()} == {
+            "passed"
+        }
+    else:
+        assert run(root, "plan") == 2
+    out = capsys.readouterr()
+    shown = out.out + out.err + "".join(p.read_text() for p in root.rglob("*.json"))
+    assert "Interpolation" not in shown and "Traceback" not in shown
+    assert "p%40ss-word-9" not in shown and "p@ss-word-9" not in shown and "ss-word-9" not in shown
+    if not alive:
+        assert "127.0.0.1:9" in out.err  # the index is named, its password is not
+
+
+def test_configuration_errors_hide_credentials(tmp_path, capsys, monkeypatch) -> None:
+    root = project(tmp_path / "p", None)
+    config = root / "compat.toml"
+    text = config.read_text()
+    for setting, secret in (
+        ('index-url = "pypi.internal/simple?token=cfg-secret-10"', "cfg-secret-10"),
+        ('test-requires = ["pkg @ https://ci:cfg-secret-11@host/p.whl ; bad marker"]',
+         "cfg-secret-11"),
+    ):  # fmt: skip
+        config.write_text(text.replace('test-requires = ["pytest"]', setting))
+        assert run(root, "plan", "--offline") == 2
+        err = capsys.readouterr().err
+        assert "settings." in err and secret not in err, err
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "cfg-secret-12")
+    config.write_text(text.replace("[integrations.acme]", '[integrations."cfg-secret-12 x"]'))
+    assert run(root, "plan", "--offline") == 2
+    err = capsys.readouterr().err
+    assert "integration names" in err and "cfg-secret-12" not in err and "***" in err

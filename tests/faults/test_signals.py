@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -148,3 +149,95 @@ def test_endless_output_keeps_a_bounded_tail(index, tmp_path) -> None:
     assert peak_mb < 120, done.stderr[-2000:]  # 150 MB went through the pipe
     result = json.loads((root / f".compat/results/compat-acme-min-{PY}.json").read_text())
     assert result["status"] == "failed" and len(result["log_tail"]) < 100_000
+
+
+STEP = """
+import os, sys, threading, time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from compat import procs
+from compat.errors import Interrupted
+
+where, tag = sys.argv[1], sys.argv[2]
+
+
+def step():
+    procs.run(["sleep", tag], cwd=Path("."), env=dict(os.environ),
+              deadline=time.monotonic() + 60, doing="sleeping")
+
+
+def announce():
+    while not procs._running:
+        time.sleep(0.001)
+    print("ready", flush=True)
+
+
+try:
+    with procs.interruptible():
+        threading.Thread(target=announce, daemon=True).start()
+        if where == "worker":  # as in a sweep: the main thread waits for the cells
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(step).result()
+        else:  # as in a nox session: the main thread runs the step itself
+            step()
+except Interrupted as exc:
+    sys.exit(exc.exit_code)
+"""
+
+
+@pytest.mark.parametrize("where", ["worker", "main"])
+def test_sigint_then_sigterm_in_the_same_instant_stops_at_once(tmp_path, where) -> None:
+    """The race a lock in the handler lost: SIGTERM arriving while SIGINT's handler runs.
+    Many trials, each with the two signals a few microseconds apart."""
+    script = tmp_path / "step.py"
+    script.write_text(STEP)
+    rng = random.Random(17)
+    slow = []
+    for trial in range(40):
+        tag = f"30.{os.getpid()}{trial:03d}"  # the sleep's own argument: found and cleaned up
+        proc = subprocess.Popen(
+            [sys.executable, str(script), where, tag],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(rng.random() * 0.01)
+        os.kill(proc.pid, signal.SIGINT)
+        spin = time.perf_counter() + rng.random() * 0.0002
+        while time.perf_counter() < spin:
+            pass
+        os.kill(proc.pid, signal.SIGTERM)
+        started = time.monotonic()
+        try:
+            code = proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = "hung"
+        proc.stdout.close()
+        took = time.monotonic() - started
+        # 130: the first signal stopped it; -SIGTERM: the second one came after the block ended
+        if code not in (130, 143, -signal.SIGTERM) or took > 2:
+            slow.append((trial, code, round(took, 2)))
+        alive = subprocess.run(["pkill", "-f", f"sleep {tag}"], capture_output=True)
+        if alive.returncode == 0:
+            slow.append((trial, "left its step running"))
+    assert slow == []
+
+
+def test_a_double_signal_to_a_real_sweep(index, tmp_path) -> None:
+    root = slow_matrix(tmp_path, index)
+    proc = compat(root, "run", "--all", "-j", "2")
+    wait_for(root / f".compat/results/compat-acme-min-{PY}.json")
+    time.sleep(1.0)  # the slow cells are in their tests now
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode in (130, 143, -signal.SIGTERM), err
+    assert time.monotonic() - started < 10
+    assert "Traceback" not in err
+    results = sorted(p.name for p in (root / ".compat/results").glob("*.json"))
+    assert results == [f"compat-acme-min-{PY}.json"]
+    time.sleep(0.5)
+    assert leftovers(root) == ""
