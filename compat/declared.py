@@ -19,7 +19,6 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 
-
 def lower_bound(spec: Specifier) -> Version | None:
     """The lowest version ``spec`` admits, or a bound just below it: ``>=1.2``, ``~=1.2``,
     ``==1.2``, ``===1.2`` and ``==1.2.*`` give 1.2; ``>1.2`` gives 1.2 (excluded: the plan

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import pytest
-
 from packaging.specifiers import Specifier
 from packaging.version import Version
 
