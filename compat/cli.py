@@ -244,6 +244,7 @@ def cmd_bisect(args: argparse.Namespace) -> int:
         bad=args.bad,
         python=args.python,
         verify=args.verify,
+        first_good=args.first_good,
     )
     print(safe(bisect.describe(answer)))
     if answer.found:
@@ -357,6 +358,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--python", help="X.Y (default: the integration's first Python)")
     p.add_argument(
         "--verify", action="store_true", help="run the two ends first instead of trusting them"
+    )
+    p.add_argument(
+        "--first-good",
+        action="store_true",
+        help="search upward from a failing version (a failing minimum) for the lowest passing "
+        "release (automatic when --bad is older than --good, or only a failing floor is stored)",
     )
     p.set_defaults(func=cmd_bisect)
 

@@ -119,7 +119,8 @@ LEGEND = (
     "✅ passed · ⚠️ deprecated (your code calls a deprecated API) · ❌ failed · "
     "🚫 install-failed / wrong-version · ⏭️ skipped · — not-applicable · ⏱️ timeout · "
     f"❗ error (not judged: a cause on our side) · {BEYOND} beyond declared support "
-    "(informational) · stale: the last run could not judge the cell; its last verdict is shown"
+    "(informational) · stale: the last run could not judge the cell; its last verdict is shown "
+    "· not yet run: the stored verdict was made under another configuration"
 )
 
 
@@ -146,7 +147,7 @@ def render_block(rows: list[Row]) -> str:
         symbol = _symbol(status)
         declared = row.declared
         declared_text = (
-            f"{code(declared)} ({integ.min_source})"
+            f"{code(declared)} ({', '.join(row.declared_in)})"
             if declared
             else f"min {integ.min} ({integ.min_source})"
         )
@@ -174,9 +175,10 @@ def _symbol(status: str) -> str:
 
 
 def _grid(row: Row) -> list[str]:
-    if not row.cells:
+    if not row.cells and not row.outdated:
         return ["No results yet: run `nox -s matrix`."]
     by_cell = {(r.label, r.python_xy): r for r in row.cells}
+    outdated = {(r.label, r.python_xy) for r in row.outdated}
     pythons = list(dict.fromkeys([*row.integration.python, *(k[1] for k in by_cell)]))
     lines = ["| Python | " + " | ".join(row.labels) + " |", "|---" * (len(row.labels) + 1) + "|"]
     for python in pythons:
@@ -184,7 +186,7 @@ def _grid(row: Row) -> list[str]:
         for label in row.labels:
             r = by_cell.get((label, python))
             if r is None:
-                cells.append("not run")
+                cells.append("not yet run" if (label, python) in outdated else "not run")
                 continue
             text = f"{r.requested} {r.status.symbol}"
             if not r.in_declared_range:
@@ -208,9 +210,13 @@ def _details(row: Row) -> list[str]:
     lines = [""] + [f"- ⚠️ {mark.text}" for mark in row.marks]
     answer = row.first_bad
     if answer is not None:
+        found = (
+            f"lowest passing version **{answer.first_good}** (failing below it: {answer.last_bad})"
+            if answer.direction == "first-good"
+            else f"first bad version **{answer.first_bad}** (last good {answer.last_good})"
+        )
         lines.append(
-            f"- 🔎 bisect: first bad version **{answer.first_bad}** (last good {answer.last_good}), "
-            f"Python {answer.python}"
+            f"- 🔎 bisect: {found}, Python {answer.python}"
             + (f" — [release notes]({answer.notes_url})" if answer.notes_url else "")
         )
     groups: dict[tuple, list] = {}
@@ -232,7 +238,27 @@ def _details(row: Row) -> list[str]:
     order = {label: index for index, label in enumerate(row.labels)}
     for key in sorted(groups, key=lambda k: (order.get(k[0], len(order)), k[1])):
         lines += _group(groups[key])
+    lines += _outdated(row, order)
     return lines if len(lines) > 1 else []
+
+
+def _outdated(row: Row, order: dict[str, int]) -> list[str]:
+    """Cells whose stored verdict was made under another configuration: not shown as theirs."""
+    groups: dict[tuple, list] = {}
+    for r in row.outdated:
+        groups.setdefault((r.label, r.requested, r.status, r.declared), []).append(r)
+    lines = []
+    for key in sorted(groups, key=lambda k: (order.get(k[0], len(order)), k[1])):
+        first = groups[key][0]
+        pythons = ", ".join(r.python_xy for r in groups[key])
+        lines.append(
+            f"- `{first.label}` {first.package} {first.requested} on Python {pythons}: not yet "
+            f"run under the current configuration (the stored verdict, {first.status.value}, "
+            f"was made under declared {code(first.declared or 'none')} with "
+            f"{code(', '.join(first.requirements) or 'other requirements')}; "
+            "run `nox -s matrix` or `compat run`)"
+        )
+    return lines
 
 
 def _group(results: list) -> list[str]:
