@@ -390,3 +390,25 @@ def test_raise_the_minimum_uses_every_stored_verdict(tmp_path: Path) -> None:
     assert data["integrations"]["acme"]["lowest_passing"] == "1.1.0"
     text = matrix.docs_path.read_text()
     assert "| 3.11 | 1.0.0 ❌ | 1.2.0 ✅ | 2.0.0 ✅ |" in text  # the old label is no cell
+
+
+def test_one_next_breaking_change_per_cause(tmp_path: Path) -> None:
+    from compat.metadata import render_block
+
+    why = (
+        "ModuleNotFoundError: No module named 'transport'. acme-sdk 3.0.0rc1 no longer installs "
+        "it; your code imports it, so declare it in your dependencies."
+    )
+    pre = [
+        result("pre", "3.0.0rc1", python, Status.FAILED,
+               failures=[Failure("tests/test_smoke.py::test_acme", why)])
+        for python in ("3.11", "3.12", "3.13")
+    ]  # fmt: skip
+    root = project(tmp_path)
+    rows = build_rows(load(root / "compat.toml"), {r.session: r for r in pre}, None)
+    facts = support(rows[0])
+    assert len(facts.next_breaking) == 1  # not once per Python
+    block = render_block(facts)
+    text = " ".join(block.split("Next Breaking Change:")[1].split())
+    assert "declare it in your dependencies. (tests/test_smoke.py::test_acme)" in text
+    assert "…" not in text
