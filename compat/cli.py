@@ -157,7 +157,21 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(safe(f"compat: skipped {problem}"), file=sys.stderr)
     if problems:
         return 2
-    return 1 if incompatible(rows) else 0
+    if incompatible(rows):
+        print(safe(incompatible_line(rows)))
+        return 1
+    return 0
+
+
+def incompatible_line(rows) -> str:
+    """Why ``compat report`` exits 1: the cells incompatible inside the declared range."""
+    bad = [r for row in rows for r in row.cells if r.counts_against]
+    cells = ", ".join(f"{r.session} ({r.package} {r.requested}: {r.status})" for r in bad[:10])
+    more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
+    return (
+        f"exit 1: {len(bad)} cell{'s' if len(bad) != 1 else ''} incompatible inside the "
+        f"declared range: {cells}{more} (details in the page; `compat issues` files them)"
+    )
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

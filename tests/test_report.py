@@ -142,7 +142,7 @@ def test_hostile_upstream_text_never_changes_the_page(tmp_path: Path) -> None:
 # -- the committed JSON is an input -------------------------------------------------------------
 
 
-def test_fresh_clone_and_partial_runs_keep_committed_verdicts(tmp_path: Path) -> None:
+def test_fresh_clone_and_partial_runs_keep_committed_verdicts(tmp_path: Path, capsys) -> None:
     old = [result("min", "1.0.0"), result("latest", "2.0.0", status=Status.FAILED)]
     text, data = page(tmp_path, old)
     root = tmp_path / "proj"
@@ -151,6 +151,10 @@ def test_fresh_clone_and_partial_runs_keep_committed_verdicts(tmp_path: Path) ->
     assert "freeze" not in data["integrations"]["acme"]["cells"][0]
     # A fresh clone: no results dir; the report renders what the JSON holds.
     assert main(["report", "--config", str(root / "compat.toml"), "--offline"]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "exit 1: 1 cell incompatible inside the declared range: compat-acme-latest-3.11 "
+        "(acme-sdk 2.0.0: failed) (details in the page; `compat issues` files them)"
+    )
     assert matrix.docs_path.read_text() == text
     # A partial run: one cell again (newer), the other committed verdict stays.
     save(result("latest", "2.0.0", started="2026-11-21T09:00:00Z"), matrix.results_dir)
