@@ -32,6 +32,7 @@ from compat.fileio import write_atomic, write_atomic_bytes
 from compat.index import IndexClient
 from compat.matrix import read_toml
 from compat.upstream.repo import find_repo
+from compat.uses import NOT_CODE, extract, packages, project_code
 
 CONFIG = "compat.toml"
 IGNORE_LINE = ".compat/"
@@ -42,9 +43,6 @@ DEV_GROUPS = {
     "release", "style", "test", "testing", "tests", "type", "types", "typing",
 }  # fmt: skip
 INTEGRATION_FOLDERS = {"integrations", "integration", "contrib", "ext", "extensions", "plugins"}
-NOT_CODE = {"tests", "test", "docs", "doc", "examples", "example", "scripts", "benchmarks",
-            "build", "dist", "site-packages", "node_modules", "__pycache__"}  # fmt: skip
-NOT_MODULES = {"setup.py", "noxfile.py", "conftest.py", "tasks.py", "fabfile.py", "manage.py"}
 BACKPORTS = {"typing-extensions", "importlib-metadata", "importlib-resources", "exceptiongroup",
              "tomli", "dataclasses", "zipp", "typing"}  # fmt: skip
 TEST_GROUPS = ("test", "tests", "testing")
@@ -357,27 +355,10 @@ def _imported(package: str, imports: dict[str, list[str]]) -> str | None:
     return None
 
 
-def _packages(root: Path) -> list[Path]:
-    """The project's import packages: ``<pkg>`` folders with __init__.py, and under ``src/``
-    any folder of Python code (namespace packages such as ``src/opentelemetry`` included)."""
-    found = []
-    for base in (root / "src", root):
-        if not base.is_dir():
-            continue
-        for child in sorted(base.iterdir()):
-            if not child.is_dir() or child.name in NOT_CODE or child.name.startswith("."):
-                continue
-            if (child / "__init__.py").is_file() or (
-                base.name == "src" and any(child.rglob("*.py"))
-            ):
-                found.append(child)
-    return found
-
-
 def _modules(root: Path) -> dict[str, list[str]]:
     """Module name -> paths (relative, posix) of the modules and sub-packages in the packages."""
     modules: dict[str, list[str]] = {}
-    for package in _packages(root):
+    for package in packages(root):
         for path in sorted(package.rglob("*.py")):
             parts = path.relative_to(package).parts
             if any(p in NOT_CODE or p.startswith(".") for p in parts[:-1]):
@@ -392,30 +373,10 @@ def _modules(root: Path) -> dict[str, list[str]]:
     return modules
 
 
-def _code_files(root: Path) -> list[Path]:
-    """The project's own modules: its packages, and single modules at the top or in src/."""
-    files = []
-    for package in _packages(root):
-        for path in sorted(package.rglob("*.py")):
-            parts = path.relative_to(package).parts
-            if not any(p in NOT_CODE or p.startswith(".") for p in parts[:-1]):
-                files.append(path)
-    for base in (root, root / "src"):
-        if base.is_dir():
-            files += [
-                path
-                for path in sorted(base.glob("*.py"))
-                if path.name not in NOT_MODULES and not path.name.startswith("test_")
-            ]
-    return files
-
-
 def _imports(root: Path) -> dict[str, list[str]]:
     """Top-level module -> where the project's code imports it (``src/pkg/mod.py:3``)."""
-    from compat.uses import extract
-
     found: dict[str, list[str]] = {}
-    for path in _code_files(root):
+    for path in project_code(root):
         where = path.relative_to(root).as_posix()
         try:
             uses = extract(path.read_text(encoding="utf-8", errors="replace"), where)
