@@ -38,4 +38,3 @@ def test_notices_module_agrees_with_the_committed_verdicts(tmp_path: Path) -> No
     source = notices.render(facts, category=matrix.settings.notices_category)
     update = notices.update_file(matrix.root / target, source, str(target))
     assert not update.changed, metadata.apply([update], write=False)[1]
-
