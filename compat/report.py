@@ -388,6 +388,7 @@ def to_json(rows: list[Row]) -> dict:
         out[row.integration.name] = {
             "package": row.integration.package,
             "declared": row.declared,
+            "declared_in": list(row.declared_in),
             "declared_min": row.integration.min,
             "min_source": row.integration.min_source,
             "lowest_passing": str(passing[0]) if passing else None,

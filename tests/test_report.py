@@ -318,6 +318,7 @@ def test_the_declared_column_comes_from_the_current_pyproject(tmp_path: Path) ->
     assert "| `==1.1.*` (pyproject.toml:4) |" in summary  # not compat.toml, where `min` is
     assert ">=0.25" not in summary
     assert data["integrations"]["acme"]["declared"] == "==1.1.*"
+    assert data["integrations"]["acme"]["declared_in"] == ["pyproject.toml:4"]
 
 
 def test_records_of_another_configuration_are_not_the_cells_verdict(tmp_path: Path) -> None:
