@@ -74,6 +74,7 @@ class Guess:
     repo: str | None = None
     tests: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
+    select: str | None = None  # None: the default (the integration's name)
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,8 @@ class Proposal:
                 out.append(f"with = {_list(guess.with_)}")
             if guess.tests:
                 out.append(f"tests = {_list(guess.tests)}")
+            if guess.select is not None:
+                out.append(f"select = {_string(guess.select)}")
             if guess.repo:
                 out.append(f"repo = {_string(guess.repo)}")
             if guess.file:
@@ -302,6 +305,13 @@ def _guess(
         reasons.append(
             f"tests: {', '.join(tests)}, named after it (instead of the settings' tests)"
         )
+    select = None
+    if imported and group is None and not module and not tests:
+        select = ""
+        reasons.append(
+            "select: every test (a core dependency your code imports: all of them exercise "
+            f"it; `-k {name}` would pick tests by their names)"
+        )
     return Guess(
         name=canonicalize_name(name),
         package=req.name,
@@ -311,6 +321,7 @@ def _guess(
         file=module,
         tests=tests,
         reasons=tuple(reasons),
+        select=select,
     )
 
 

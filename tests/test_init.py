@@ -350,6 +350,7 @@ def test_a_plugin_for_packages_it_imports(tmp_path: Path, capsys) -> None:
         pytest_.reasons[0] == "the project's code imports pytest (src/pytest_client/__init__.py:2)"
     )
     assert (client.floor, pytest_.floor) == ("0.28", "9")
+    assert client.select == pytest_.select == ""  # every test exercises what the code imports
     skipped = dict(proposal.skipped)
     assert (
         skipped["typing-extensions>=4"] == "a backport of the standard library, not an integration"
@@ -368,6 +369,7 @@ def test_a_plugin_for_packages_it_imports(tmp_path: Path, capsys) -> None:
     assert matrix.integration("client").min == "0.28"  # the plan takes the lowest 0.28.x
     assert matrix.settings.python == (PY,)
     assert matrix.settings.test_requires == ("pytest-asyncio>=1,<2", "respx")
+    assert matrix.integration("pytest").select == ""
 
 
 def test_test_requires_from_groups_and_requirement_files(tmp_path: Path) -> None:
