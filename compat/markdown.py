@@ -246,16 +246,21 @@ def _outdated(row: Row, order: dict[str, int]) -> list[str]:
     """Cells whose stored verdict was made under another configuration: not shown as theirs."""
     groups: dict[tuple, list] = {}
     for r in row.outdated:
-        groups.setdefault((r.label, r.requested, r.status, r.declared), []).append(r)
+        key = (r.label, r.requested, r.status, r.declared, tuple(r.requirements))
+        groups.setdefault(key, []).append(r)
     lines = []
     for key in sorted(groups, key=lambda k: (order.get(k[0], len(order)), k[1])):
         first = groups[key][0]
         pythons = ", ".join(r.python_xy for r in groups[key])
+        then = []
+        if first.declared != row.declared:
+            then.append(f"declared {code(first.declared or 'none')}")
+        if first.requirements != row.integration.requirements(first.requested):
+            then.append(f"requirements {code(', '.join(first.requirements) or 'none')}")
         lines.append(
             f"- `{first.label}` {first.package} {first.requested} on Python {pythons}: not yet "
             f"run under the current configuration (the stored verdict, {first.status.value}, "
-            f"was made under declared {code(first.declared or 'none')} with "
-            f"{code(', '.join(first.requirements) or 'other requirements')}; "
+            f"was made under {' and '.join(then) or 'another configuration'}; "
             "run `nox -s matrix` or `compat run`)"
         )
     return lines
