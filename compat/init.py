@@ -385,20 +385,33 @@ def _modules(root: Path) -> dict[str, list[str]]:
 
 
 def _imports(root: Path) -> dict[str, list[str]]:
-    """Top-level module -> where the project's code imports it (``src/pkg/mod.py:3``)."""
+    """Top-level module -> where the project's code imports it (``src/pkg/mod.py:3``); its
+    imports of itself (``opentelemetry.instrumentation.httpx`` in a namespace package) left out."""
+    files = project_code(root)
+    own = {_dotted(path, root) for path in files}
     found: dict[str, list[str]] = {}
-    for path in project_code(root):
+    for path in files:
         where = path.relative_to(root).as_posix()
         try:
             uses = extract(path.read_text(encoding="utf-8", errors="replace"), where)
         except (SyntaxError, ValueError):
             continue  # not ours to judge here; the tests will say
         for use in uses:
-            if use.kind == "import":
+            parts = use.path.split(".")
+            if use.kind == "import" and not any(
+                ".".join(parts[:n]) in own for n in range(1, len(parts) + 1)
+            ):
                 places = found.setdefault(use.root, [])
                 if use.where not in places:
                     places.append(use.where)
     return found
+
+
+def _dotted(path: Path, root: Path) -> str:
+    """The module name of one of the project's files: ``src/a/b/__init__.py`` gives ``a.b``."""
+    base = root / "src" if (root / "src") in path.parents else root
+    parts = list(path.relative_to(base).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def _module_for(names: list[str], modules: dict[str, list[str]]) -> str | None:

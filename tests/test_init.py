@@ -291,17 +291,22 @@ def test_namespace_src_layout_and_optional_only_dependencies(tmp_path: Path) -> 
     namespace package) and an extra not named after its packages."""
     root = tmp_path / "otel"
     (root / "src/opentelemetry/instrumentation/httpx").mkdir(parents=True)
-    (root / "src/opentelemetry/instrumentation/httpx/__init__.py").write_text("")
+    (root / "src/opentelemetry/instrumentation/httpx/__init__.py").write_text(
+        "from opentelemetry.instrumentation.httpx.version import __version__\n"
+    )  # an import of itself, not of a distribution named opentelemetry-*
+    (root / "src/opentelemetry/instrumentation/httpx/version.py").write_text("__version__ = 1\n")
     (root / "tests").mkdir()
     (root / "tests/test_httpx_integration.py").write_text("")
     (root / "tests/test_httpx2_integration.py").write_text("")
     (root / "pyproject.toml").write_text(
         '[project]\nname = "opentelemetry-instrumentation-httpx"\n'
-        'dependencies = ["wrapt >= 1.0.0, < 3.0.0"]\n'
+        'dependencies = ["wrapt >= 1.0.0, < 3.0.0", "opentelemetry-instrumentation == 0.66b2"]\n'
         '[project.optional-dependencies]\ninstruments-any = ["httpx >= 0.18.0", "httpx2 >= 2.0.0"]\n'
     )
-    found = {g.name: g for g in propose(root).integrations}
+    proposal = propose(root)
+    found = {g.name: g for g in proposal.integrations}
     assert set(found) == {"httpx", "httpx2"}  # wrapt is required: not an integration
+    assert "does not import it" in dict(proposal.skipped)["opentelemetry-instrumentation==0.66b2"]
     assert found["httpx"].file == "src/opentelemetry/instrumentation/httpx/__init__.py"
     assert found["httpx"].tests == ("tests/test_httpx_integration.py",)
     assert found["httpx2"].tests == ("tests/test_httpx2_integration.py",)
