@@ -154,7 +154,7 @@ def render_block(rows: list[Row]) -> str:
         out.append(
             f"| [{integ.name}](#{integ.name}) | `{integ.package}` | {declared_text} | "
             f"{passing[0] if passing else '—'} | {passing[-1] if passing else '—'} | "
-            f"{row.latest_on_index or '?'} | {symbol} {status} | "
+            f"{row.latest_on_index or '?'} | {f'{symbol} {status}'.strip()} | "
             f"{', '.join(row.pythons_ran) or '—'} | {row.last_run or 'never'} |"
         )
     for row in rows:

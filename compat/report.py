@@ -144,8 +144,9 @@ def load_known(matrix: Matrix) -> Loaded:
 
 def same_requirements(integ: Integration, result: Result) -> bool:
     """Whether ``result`` was made with the integration's current requirements at its version
-    (the pin, ``with``, ``deps``): only then is its verdict a fact about this configuration."""
-    return result.requirements == integ.requirements(result.requested)
+    (the pin, ``with``, ``deps``): only then is its verdict a fact about this configuration.
+    A record that does not say (no ``requirements``, written by hand) is not contradicted."""
+    return not result.requirements or result.requirements == integ.requirements(result.requested)
 
 
 def same_configuration(integ: Integration, result: Result) -> bool:
