@@ -5,13 +5,17 @@ built here (no network). Prints, with the number of cores:
 
 (a) a first sweep (uv cache warm, no stored results) vs plain nox sessions with
     virtualenv+pip run one after another (the hand-kept way), same cells;
-(b) a second sweep with nothing changed vs the first sweep (goal: >= 10x faster);
+(b) a second sweep with nothing changed vs a full sweep with warm environments (``--rerun``)
+    (goal: >= 10x faster), without and with the default audit (one reusable cell re-run);
 (c) a second sweep (``--refresh``) after the upstream published one new release: how many
     cells ran;
 (d) the per-cell overhead over pytest's own time, on a warm cache (goal: median <= 0.3 s);
 (e) the disk used by the environments of the sweep vs the plain way's;
 (f) start-up at scale (40 packages, 300 releases x 3 files each): `nox -l` and
-    `compat plan` vs bare `nox -l` on a warm cache (goal: <= 0.5 s over bare nox).
+    `compat plan` vs bare `nox -l` on a warm cache (goal: <= 0.5 s over bare nox);
+(g) the cost of recording what the tests read (the audit hook in the cell's processes) over
+    pytest's own time, alternating runs with and without it (goal: <= 5%); on the bench
+    project, and on this repository's smoke tests when its cells exist (after `nox -s matrix`).
 
     python benchmarks/sweep.py [--cells 12] [--jobs 2] [--packages 40]
 """
@@ -124,7 +128,7 @@ def sweep_benchmark(args, tmp: Path, env: dict[str, str]) -> None:
         first = timed(compat, root, env)
         cells = results(root)
         plain = timed([sys.executable, "-m", "nox", "-f", "noxfile_plain.py"], root, env)
-        second = timed(compat, root, env)
+        second = timed([*compat, "--audit", "0"], root, env)
         reused = [
             r
             for r in results(root)
@@ -136,6 +140,9 @@ def sweep_benchmark(args, tmp: Path, env: dict[str, str]) -> None:
         ran = [r["session"] for r in results(root) if before.get(r["session"]) != r["started"]]
         rerun = timed([*compat, "--rerun"], root, env)
         warm_cells = results(root)
+        audited = timed(compat, root, env)  # the default: one reusable cell is run again
+        venv = next((root / ".compat/venvs").iterdir())
+        own = recording_cost(venv / "bin/python", root, ["tests/test_smoke.py"], env)
         compat_disk = disk_mb(root / ".compat/venvs")
         plain_disk = disk_mb(root / ".nox")
 
@@ -146,7 +153,9 @@ def sweep_benchmark(args, tmp: Path, env: dict[str, str]) -> None:
     print(f"    hand-kept (plain nox, venv + pip):  {plain:7.2f} s  ({plain / n:.2f} s/cell)")
     print(f"    speed-up (hand-kept / first):       {plain / first:7.2f}x")
     print(f"(b) second sweep, nothing changed:      {second:7.2f} s  ({len(reused)}/{n} unchanged)")
-    print(f"    speed-up (first / second):          {first / second:7.2f}x   (goal >= 10x)")
+    print(f"    full sweep, warm environments:      {rerun:7.2f} s  (--rerun)")
+    print(f"    speed-up (warm full / unchanged):   {rerun / second:7.2f}x   (goal >= 10x)")
+    print(f"    with the default audit (1 cell):    {audited:7.2f} s  ({rerun / audited:.2f}x)")
     print(
         f"(c) after one new release:              {after_release:7.2f} s  ran {len(ran)} of {len(before)} cells: {', '.join(sorted(ran))}"
     )
@@ -156,6 +165,42 @@ def sweep_benchmark(args, tmp: Path, env: dict[str, str]) -> None:
     )
     print(f"(e) disk of the environments:           nox-compat {compat_disk:7.1f} MB vs hand-kept {plain_disk:7.1f} MB "
           f"({plain_disk / compat_disk:.1f}x less)")  # fmt: skip
+    print_recording("(g) recording what the tests read, bench project", own)
+    repo = Path(__file__).resolve().parent.parent
+    venvs = sorted((repo / ".compat/venvs").glob("openai-latest-*"))
+    if venvs:
+        cost = recording_cost(
+            venvs[0] / "bin/python", repo, ["tests/integration/test_smoke.py", "-k", "openai"], env
+        )
+        print_recording("    this repository's openai smoke tests", cost)
+    else:
+        print("    this repository's smoke tests: run `nox -s matrix` first to measure them")
+
+
+def recording_cost(
+    python: Path, root: Path, tests: list[str], env: dict[str, str], repeat: int = 15
+):
+    """Medians of pytest's wall time in a cell's virtualenv, with and without the recorder."""
+    plugin = Path(__file__).resolve().parent.parent / "compat/_plugin"
+    base = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}  # as tox runs pytest
+    base["PYTHONPATH"] = str(plugin)
+    command = [str(python), "-m", "pytest", "-p", "compat_pytest_plugin", "-p", "no:cacheprovider",
+               "-q", *tests]  # fmt: skip
+    plain, recorded = [], []
+    with tempfile.TemporaryDirectory() as logs:
+        on = {**base, "COMPAT_INPUTS": logs}
+        timed(command, root, base)  # bytecode written once, for both
+        for _ in range(repeat):
+            plain.append(timed(command, root, base))
+            recorded.append(timed(command, root, on))
+    return statistics.median(plain), statistics.median(recorded)
+
+
+def print_recording(title: str, cost: tuple[float, float]) -> None:
+    plain, recorded = cost
+    extra = (recorded - plain) / plain * 100
+    print(f"{title}: pytest {plain:.3f} s, with the recording {recorded:.3f} s "
+          f"({extra:+.1f}%; goal <= 5%)")  # fmt: skip
 
 
 def scale_benchmark(args, tmp: Path, env: dict[str, str]) -> None:

@@ -116,8 +116,9 @@ def select_cells(plan: Plan, names: list[str]) -> list[Cell]:
 
 
 def exit_code(results: list[Result]) -> int:
-    """2 when a cell could not be judged, else 1 when one is incompatible in range, else 0."""
-    if any(not r.status.judged for r in results):
+    """2 when a cell could not be judged or an audit disagreed, else 1 when one is
+    incompatible in range, else 0."""
+    if any(not r.status.judged or r.audit.startswith("disagreed") for r in results):
         return 2
     return 1 if any(r.counts_against for r in results) else 0
 
@@ -130,12 +131,46 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError("name the sessions to run (see `compat plan`), or pass --all")
     plan = load_plan(args)
     cells = select_cells(plan, args.sessions)
+    if args.pytest_args:
+        return _run_partial(plan.matrix, cells, args.pytest_args)
     known = load_known(plan.matrix).results  # refuses early when they cannot be read
-    results = run_cells(plan.matrix, cells, jobs=args.jobs, known=known, rerun=args.rerun)
+    results = run_cells(
+        plan.matrix, cells, jobs=args.jobs, known=known, rerun=args.rerun, audit=args.audit
+    )
     for result in results:
         print(safe(result.summary()))
     print(summary(results))
     return exit_code(results)
+
+
+def _run_partial(matrix: Matrix, cells: list[Cell], pytest_args: list[str]) -> int:
+    """Cells run with extra pytest arguments: reported, never stored as their verdicts."""
+    from compat import procs
+    from compat.runner import run_cell
+
+    results = []
+    with procs.interruptible():
+        for cell in cells:
+            result = run_cell(cell, matrix, pytest_args=pytest_args)
+            print(safe(result.summary()))
+            results.append(result)
+    print(f"{len(results)} cell(s) run with extra pytest arguments: not stored as verdicts")
+    return exit_code(results)
+
+
+def audit_count(text: str) -> int:
+    """``--audit N`` or ``--audit all``."""
+    return 1_000_000 if text == "all" else non_negative_int(text)
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -352,7 +387,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--rerun", action="store_true", help="run cells even when their inputs did not change"
     )
-    p.set_defaults(func=cmd_run)
+    p.add_argument(
+        "--audit",
+        type=audit_count,
+        default=None,
+        metavar="N|all",
+        help="re-run N reusable cells (default: the `audit` setting) and compare",
+    )
+    p.set_defaults(func=cmd_run, pytest_args=[])
 
     p = sub.add_parser("report", parents=[common], help="render the docs from stored results")
     p.add_argument(
@@ -443,7 +485,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """The one exit-code boundary: 0 good, 1 incompatible, 2 could not do the job, 128+N signal."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:cut])
+    extra = argv[cut + 1 :]
+    if extra and args.func is not cmd_run:
+        parser.error("only `compat run` passes arguments after -- (to pytest)")
+    args.pytest_args = extra
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

@@ -152,36 +152,79 @@ class Step:
         )
 
 
-def requirement_groups(matrix: Matrix, cell: Cell) -> dict[str, list[str]]:
-    """The cell's requirements by group (see ``Cell.resolution``)."""
+def requirement_groups(matrix: Matrix, cell: Cell, project: Built | None) -> dict[str, list[str]]:
+    """The cell's requirements by group (see ``Cell.resolution``); the project as its wheel."""
     groups = {
         "integration": list(cell.requirements),
         "test-requires": list(matrix.settings.test_requires),
     }
-    if matrix.settings.install_project:
-        # Its declared dependencies when they are static: resolving them needs no build of the
-        # project (it is installed as it is, beside its resolved dependencies); else the path.
-        static = project_dependencies(matrix.root)
-        groups["project"] = list(static) if static is not None else [str(matrix.root)]
+    if project is not None:
+        groups["project"] = [project.requirement]
     return groups
 
 
-def project_dependencies(root: Path) -> tuple[str, ...] | None:
-    """The static ``[project] dependencies`` of the project at ``root``; None when dynamic."""
-    from compat.matrix import read_toml
+@dataclass(frozen=True)
+class Built:
+    """The project's wheel, built once per sweep (and again only when its source changed)."""
 
-    pyproject = root / "pyproject.toml"
-    project = read_toml(pyproject).get("project", {}) if pyproject.is_file() else {}
-    deps = project.get("dependencies", [])
-    if not project or "dependencies" in project.get("dynamic", []) or not isinstance(deps, list):
-        return None
-    return tuple(str(d) for d in deps)
+    name: str
+    wheel: Path
+    digest: str  # its content (``compat.inputs.wheel_digest``)
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.name} @ {self.wheel.as_uri()}"
 
 
-def resolve(step: Step, interpreter: str) -> list[str] | Problem:
-    """The exact pins of the cell (``name==version`` lines; the project as its path)."""
+_BUILD_LOCK = threading.Lock()
+_built: dict[tuple[Path, str], Built] = {}
+
+
+def build_project(step: Step) -> Built | Problem:
+    """The project's wheel: built by uv when its source changed since the last build
+    (kept in ``.compat/build``), once per process otherwise."""
+    from compat import inputs
+
+    matrix = step.matrix
+    folder = matrix.state_dir / "build"
+    skip = {matrix.docs_path, matrix.docs_path.with_suffix(".json")}
+    with _BUILD_LOCK:
+        source = inputs.files_digest(matrix.root, inputs.tree_files(matrix.root, skip))
+        memo = (matrix.root, source)
+        if memo in _built and _built[memo].wheel.is_file():
+            return _built[memo]
+        target = folder / source
+        wheels = sorted(target.glob("*.whl"))
+        if not wheels:
+            shutil.rmtree(folder, ignore_errors=True)
+            out = step.uv(
+                "build", "--wheel", "--quiet", "--out-dir", str(target),
+                *matrix.settings.index.uv_args(), str(matrix.root),
+                doing="building the project",
+            )  # fmt: skip
+            wheels = sorted(target.glob("*.whl"))
+            if out.code or not wheels:
+                problem = uv_problem(matrix, out.text)
+                if problem.status is Status.ERROR:
+                    return problem
+                return Problem(
+                    Status.ERROR,
+                    f"the project could not be built: {key_sentences(out.text)}",
+                    "fix the project's build (`uv build --wheel` in the project shows the "
+                    "same), or set `install-project = false`",
+                    out.text,
+                )
+        wheel = wheels[0]
+        name = wheel.name.split("-")[0].replace("_", "-")
+        _built[memo] = Built(name, wheel, inputs.wheel_digest(wheel))
+        return _built[memo]
+
+
+def resolve(step: Step, interpreter: str, project: Built | None = None) -> list[str] | Problem:
+    """The exact pins of the cell, each with the hashes of its files (``name==version
+    --hash=…``; the project as its wheel)."""
     matrix, cell = step.matrix, step.cell
-    groups = requirement_groups(matrix, cell)
+    groups = requirement_groups(matrix, cell, project)
     options = [
         *matrix.settings.index.uv_args(),
         *(["--exclude-newer", snapshot] if (snapshot := matrix.settings.snapshot) else []),
@@ -194,7 +237,7 @@ def resolve(step: Step, interpreter: str) -> list[str] | Problem:
             return _attributed(step, interpreter, options, groups, floors)
         groups["integration"] = _pinned_as(groups["integration"], floors)
     wanted = [req for group in groups.values() for req in group]
-    pins = _compile(step, interpreter, wanted, options, "highest")
+    pins = _compile(step, interpreter, wanted, options, "highest", hashes=True)
     if isinstance(pins, Problem):
         return _attributed(step, interpreter, options, groups, pins)
     return pins
@@ -273,23 +316,31 @@ def _name(requirement: str) -> str:
 
 
 def _compile(
-    step: Step, interpreter: str, requirements: list[str], options: list[str], resolution: str
+    step: Step,
+    interpreter: str,
+    requirements: list[str],
+    options: list[str],
+    resolution: str,
+    *,
+    hashes: bool = False,
 ) -> list[str] | Problem:
+    """``name==version`` lines (with ``--hash=…`` options when ``hashes``), or the problem."""
     with tempfile.TemporaryDirectory(prefix="compat-") as tmp:
         infile = Path(tmp) / "requirements.in"
         infile.write_text("\n".join(requirements) + "\n", encoding="utf-8")
         out = step.uv(
             "pip", "compile", "--python", interpreter, "--no-header", "--no-annotate",
-            "--quiet", "--resolution", resolution, *options, str(infile),
-            doing="resolving the requirements",
+            "--quiet", "--resolution", resolution, *(["--generate-hashes"] if hashes else []),
+            *options, str(infile), doing="resolving the requirements",
         )  # fmt: skip
-    if out.code == 0:
-        return [
-            line.strip()
-            for line in out.text.splitlines()
-            if line.strip() and not line.startswith("#")
-        ]
-    return uv_problem(step.matrix, out.text)
+    if out.code:
+        return uv_problem(step.matrix, out.text)
+    text = out.text.replace("\\\n", " ")
+    return [
+        " ".join(line.split())
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def uv_problem(matrix: Matrix, output: str) -> Problem:
@@ -371,29 +422,93 @@ def _same_interpreter(config: Path, interpreter: str) -> bool:
     return bool(home) and Path(interpreter).resolve().parent == Path(home).resolve()
 
 
-def sync(step: Step, venv: Path, pins: list[str]) -> Problem | None:
-    """Install exactly ``pins`` into ``venv`` (and nothing else)."""
-    matrix = step.matrix
-    project = matrix.settings.install_project
-    if project and project_dependencies(matrix.root) is not None:
-        pins = [*pins, str(matrix.root)]  # resolved through its dependencies: add it as it is
+STATE = ".compat-state.json"  # in a cell's virtualenv: what it was last synchronised to
+
+
+def sync(step: Step, venv: Path, pins: list[str], project: Built | None = None) -> bool | Problem:
+    """Install exactly ``pins`` into ``venv`` (and nothing else). Returns False without
+    starting uv when the environment already holds exactly that set (same file hashes, same
+    project build, no distribution added or removed since), True after a sync."""
+    state = _state(venv)
+    wanted = {"pins": sorted(pins), "project": project.digest if project else ""}
+    if state.get("wanted") == wanted and state.get("site") == _site_digest(venv):
+        return False
+    before = {_pin_name(p): p for p in state.get("wanted", {}).get("pins", [])}
+    changed = sorted(
+        name for p in pins if (name := _pin_name(p)) in before and before[name] != p
+    )  # same name, other version or other files: reinstalled from the files now pinned
+    reuploaded = any(
+        _unhashed(before[_pin_name(p)]) == _unhashed(p) for p in pins if _pin_name(p) in changed
+    )
+    if project is not None and state.get("wanted", {}).get("project") != project.digest:
+        changed.append(canonicalize_name(project.name))
+    reinstall = [arg for name in changed for arg in ("--reinstall-package", name)]
+    if reuploaded:  # a file uploaded again under the same name: uv's cached copy is stale
+        reinstall.append("--no-cache")
     with tempfile.TemporaryDirectory(prefix="compat-") as tmp:
         lock = Path(tmp) / "requirements.txt"
         lock.write_text("\n".join(pins) + "\n", encoding="utf-8")
-        reinstall = ["--reinstall-package", project_name(matrix)] if project else []
+        _state_path(venv).unlink(missing_ok=True)  # half-synced: never trusted
         out = step.uv(
-            "pip", "sync", "--python", str(venv_python(venv)), *matrix.settings.index.uv_args(),
+            "pip", "sync", "--python", str(venv_python(venv)), *step.matrix.settings.index.uv_args(),
             *reinstall, str(lock), doing="installing",
         )  # fmt: skip
-    return uv_problem(matrix, out.text) if out.code else None
+    if out.code:
+        return uv_problem(step.matrix, out.text)
+    _save_state(venv, {"wanted": wanted})
+    return True
 
 
-def project_name(matrix: Matrix) -> str:
-    from compat.matrix import read_toml
+def _state_path(venv: Path) -> Path:
+    return venv / STATE
 
-    pyproject = matrix.root / "pyproject.toml"
-    name = read_toml(pyproject).get("project", {}).get("name") if pyproject.is_file() else None
-    return name or matrix.root.name
+
+def _state(venv: Path) -> dict:
+    try:
+        data = json.loads(_state_path(venv).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _save_state(venv: Path, data: dict) -> None:
+    from compat.fileio import write_atomic
+
+    write_atomic(_state_path(venv), json.dumps({**data, "site": _site_digest(venv)}))
+
+
+def _site_digest(venv: Path) -> str:
+    """The distributions installed in ``venv`` (their dist-info folders)."""
+    from compat.inputs import digest_of
+
+    return digest_of(
+        sorted(
+            p.name
+            for site in venv.glob("lib/python*/site-packages")
+            for p in site.glob("*.dist-info")
+        )
+        + sorted(p.name for p in venv.glob("Lib/site-packages/*.dist-info"))
+    )
+
+
+def stored_freeze(venv: Path) -> list[str] | None:
+    """The freeze recorded after the last sync (None when it has to be asked for)."""
+    freeze = _state(venv).get("freeze")
+    return freeze if isinstance(freeze, list) and all(isinstance(f, str) for f in freeze) else None
+
+
+def record_freeze(venv: Path, freeze: list[str]) -> None:
+    state = _state(venv)
+    if state.get("wanted"):
+        _save_state(venv, {"wanted": state["wanted"], "freeze": freeze})
+
+
+def _unhashed(pin: str) -> str:
+    return pin.split(" --hash", 1)[0]
+
+
+def _pin_name(pin: str) -> str:
+    return _name(_unhashed(pin))
 
 
 def installed_version(freeze: list[str], package: str) -> str | None:

@@ -67,6 +67,8 @@ class Settings:
     notices: str | None = None  # path of the generated runtime-notices module
     notices_category: str = "UserWarning"
     snapshot: str = ""  # see the index as it was then (RFC 3339, UTC); "" = now
+    audit: int = 1  # reusable verdicts re-run per sweep to check the reuse key
+    reuse_networked: bool = False  # reuse verdicts whose tests used the network
     refresh: bool = False  # not a key: ask the index again even when cached pages are fresh
 
     @property
@@ -415,7 +417,15 @@ class _Loader:
             notices=read.get(table, at, "notices", str, None),
             notices_category=read.get(table, at, "notices-category", str, "UserWarning"),
             snapshot=snapshot,
+            audit=self.count(table, at, "audit", 1),
+            reuse_networked=read.get(table, at, "reuse-networked", bool, False),
         )
+
+    def count(self, table: dict, at: tuple[str, ...], key: str, default: int) -> int:
+        value = self.read.get(table, at, key, int, default)
+        if value < 0:
+            raise self.read.error((*at, key), f"expected 0 or a positive integer, got {value}")
+        return value
 
     def integration(
         self, name: str, table: Any, settings: Settings, pyproject: dict, lines: list[str]
@@ -509,7 +519,7 @@ def _is_url(text: str) -> bool:
 _SETTINGS_KEYS = [
     "python", "tests", "test-requires", "install-project", "results-dir", "docs",
     "index-url", "prereleases", "timeout", "policy", "pass-env", "deprecations",
-    "notices", "notices-category", "snapshot",
+    "notices", "notices-category", "snapshot", "audit", "reuse-networked",
 ]  # fmt: skip
 _INTEGRATION_KEYS = [
     "package", "min", "versions", "python", "select", "tests", "with", "deps", "repo", "file",

@@ -79,19 +79,25 @@ def _run_one(session: nox.Session, cell: Cell, matrix: Matrix) -> None:
             result = run_cell(cell, matrix, previous=previous, pytest_args=args, echo=print)
     except Interrupted as exc:
         raise SystemExit(exc.exit_code) from None
-    path = save(result, matrix.results_dir)
-    session.log(f"result: {path}")
+    if args:
+        session.log("run with extra pytest arguments: reported here, not stored as the verdict")
+    else:
+        session.log(f"result: {save(result, matrix.results_dir)}")
     line = safe(result.summary())
     if result.reused:
         session.log(
             f"unchanged since {result.run_date}: the stored verdict stands ({RERUN} runs it)"
         )
+    elif result.why:
+        session.log(f"ran: {result.why}")
     if result.status is Status.ERROR:
         session.error(f"not judged: {line}")
     if result.counts_against:
         session.error(line)
     if result.status.incompatible:
         session.warn(f"{line} (beyond declared support: informational)")
+    elif result.status is Status.FLAKY:
+        session.warn(line)
     elif result.status in (Status.SKIPPED, Status.NOT_APPLICABLE):
         session.skip(line)
     else:
@@ -132,7 +138,7 @@ def _register_tools(matrix: Matrix, plan: Plan | None) -> None:
     def matrix_session(session: nox.Session) -> None:
         """Run every cell in parallel (-- -j N, --rerun), then regenerate the docs."""
         from compat import cli
-        from compat.sweep import run_cells, summary
+        from compat.sweep import disagreements, run_cells, summary
 
         if plan is None:
             session.error("the index cannot be reached and no cached pages: cannot plan the cells")
@@ -143,6 +149,7 @@ def _register_tools(matrix: Matrix, plan: Plan | None) -> None:
         )
         parser.add_argument("--exclude-newer", type=cli.snapshot_date, metavar="DATE")
         parser.add_argument("--refresh", action="store_true", help="ask the index again")
+        parser.add_argument("--audit", type=cli.audit_count, default=None, metavar="N|all")
         args = parser.parse_args(session.posargs)
         sweep_plan, sweep_matrix = plan, matrix
         try:
@@ -151,7 +158,12 @@ def _register_tools(matrix: Matrix, plan: Plan | None) -> None:
                 sweep_plan = plan_for(sweep_matrix)
             known = load_known(matrix).results
             results = run_cells(
-                sweep_matrix, sweep_plan.cells, jobs=args.jobs, known=known, rerun=args.rerun
+                sweep_matrix,
+                sweep_plan.cells,
+                jobs=args.jobs,
+                known=known,
+                rerun=args.rerun,
+                audit=args.audit,
             )
         except Interrupted as exc:
             raise SystemExit(exc.exit_code) from None
@@ -162,6 +174,7 @@ def _register_tools(matrix: Matrix, plan: Plan | None) -> None:
         session.log(summary(results))
         bad = [r.session for r in results if r.counts_against]
         errors = [r.session for r in results if r.status is Status.ERROR]
+        errors += [f"{r.session} (audit disagreed)" for r in disagreements(results)]
         if bad or errors:
             session.error(
                 "; ".join(

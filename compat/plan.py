@@ -207,7 +207,7 @@ def plan_for(matrix: Matrix, *, offline: bool = False, cached: bool = True) -> P
 
 def _key(matrix: Matrix) -> str:
     """What the plan depends on besides the index pages."""
-    from compat.fingerprint import tool_digest
+    from compat.inputs import package_digest
 
     parts = [matrix.source.read_bytes()]
     pyproject = matrix.root / "pyproject.toml"
@@ -219,7 +219,7 @@ def _key(matrix: Matrix) -> str:
                 matrix.settings.index_url,
                 matrix.settings.snapshot,
                 sys.version_info[:2],
-                tool_digest(),
+                package_digest(),
             )
         ).encode()
     )

@@ -41,6 +41,7 @@ class Deadline(Exception):  # noqa: N818 - a reason to stop, raised to the cell'
 class Output:
     code: int
     text: str  # the whole output (``keep_all``) or its last TAIL_LINES lines
+    seconds: float = 0.0  # how long the step ran (set by callers that time it)
 
     @property
     def tail(self) -> str:

@@ -19,7 +19,7 @@ from compat import markdown
 from compat.bisect import Answer, load_answer
 from compat.errors import CompatError
 from compat.fileio import write_together
-from compat.fingerprint import tool_version
+from compat.inputs import tool_version
 from compat.matrix import Integration, Matrix
 from compat.plan import Plan
 from compat.results import Loaded, Result, ResultError, Status, load_all, read_docs_json

@@ -42,6 +42,7 @@ class Status(str, enum.Enum):
     NOT_APPLICABLE = "not-applicable"
     TIMEOUT = "timeout"
     ERROR = "error"
+    FLAKY = "flaky"
 
     def __str__(self) -> str:
         return self.value
@@ -67,7 +68,8 @@ class Status(str, enum.Enum):
 
     @property
     def deterministic(self) -> bool:
-        """The same inputs give the same verdict, so a stored one may be reused."""
+        """The same inputs give the same verdict, so a stored one may be reused (``flaky``
+        never is: the next sweep runs it again)."""
         return self in (
             Status.PASSED,
             Status.DEPRECATED,
@@ -92,12 +94,14 @@ _SYMBOLS = {
     Status.NOT_APPLICABLE: "—",
     Status.TIMEOUT: "⏱️",
     Status.ERROR: "❗",
+    Status.FLAKY: "🔁",
 }
 _SEVERITY = [
     Status.NOT_APPLICABLE,
     Status.PASSED,
     Status.DEPRECATED,
     Status.SKIPPED,
+    Status.FLAKY,
     Status.ERROR,
     Status.TIMEOUT,
     Status.WRONG_VERSION,
@@ -167,10 +171,15 @@ class Result:
     declared: str = ""  # the declared specifier of the package for this Python ("" = none)
     log_tail: str = ""
     stale: Stale | None = None
-    fingerprint: str = ""  # the inputs of the verdict (see compat.fingerprint)
+    key: dict[str, str] = field(default_factory=dict)  # see compat.inputs: known before the run
+    inputs: dict[str, str] = field(default_factory=dict)  # what the tests read, by path
+    network: list[str] = field(default_factory=list)  # non-loopback addresses the tests used
+    reuses: int = 0  # how many sweeps kept this verdict since it last really ran (`started`)
+    audit: str = ""  # "agreed" / "disagreed: …" when this run re-checked a reusable verdict
     snapshot: str = ""  # the --exclude-newer date the index was seen at
     schema: int = SCHEMA
     reused: bool = False  # not stored: this run kept the stored verdict (inputs unchanged)
+    why: str = ""  # not stored: why this run ran the cell (or "unchanged")
 
     @property
     def python_xy(self) -> str:
@@ -218,6 +227,7 @@ class Result:
         """The JSON record; ``public`` leaves out what differs between identical runs."""
         data = asdict(self)
         data.pop("reused")
+        data.pop("why")
         data["status"] = self.status.value
         if public:
             for key in ("freeze", "log_tail", "duration_s", "pytest_s"):
@@ -331,7 +341,11 @@ class _Reader:
             declared=self.text(data, "declared", ""),
             log_tail=self.text(data, "log_tail", ""),
             stale=self.stale(data.get("stale")),
-            fingerprint=self.text(data, "fingerprint", ""),
+            key=self.mapping(data, "key"),
+            inputs=self.mapping(data, "inputs"),
+            network=self.strings(data, "network"),
+            reuses=self.count(data, "reuses"),
+            audit=self.text(data, "audit", ""),
             snapshot=self.text(data, "snapshot", ""),
         )
 
@@ -371,6 +385,12 @@ class _Reader:
         if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
             return value
         raise self.fail(key, f"expected a number, got {value!r}"[:120])
+
+    def count(self, data: dict, key: str) -> int:
+        value = data.get(key, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise self.fail(key, f"expected a count, got {value!r}"[:120])
+        return value
 
     def flag(self, data: dict, key: str, default: bool) -> bool:
         value = data.get(key, default)

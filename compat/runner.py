@@ -2,9 +2,10 @@
 
 The outcome is exactly one ``Status`` of DESIGN.md, attributed: ``error`` when the cause is
 on the project's or the machine's side (an interpreter missing, the index out of reach,
-pytest unable to start, nothing collected), with the fix in ``hint``. A cell whose inputs
-(``compat.fingerprint``) did not change since its stored deterministic verdict is not run
-again: the stored result is returned with ``reused`` set.
+pytest unable to start, nothing collected), with the fix in ``hint``. Whether a stored
+verdict stands instead of a run is ``compat.inputs``'s decision; the runner asks it once the
+cell's environment is resolved. A new red verdict is confirmed by running its failing tests
+again: when they pass, the cell is ``flaky``.
 """
 
 from __future__ import annotations
@@ -26,18 +27,24 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from compat import environment as envs
-from compat import fingerprint as fp
-from compat import procs
+from compat import inputs, procs
 from compat.errors import Interrupted
 from compat.matrix import Matrix
 from compat.plan import Cell
 from compat.results import Deprecation, Failure, Result, Status
 from compat.text import redact
 
-PLUGIN_DIR = Path(__file__).parent / "_plugin"
-# Variables the code under test never sees (unless named in `pass-env`).
-_SECRET = re.compile(r"(?i)(token|secret|passw|credential|api_?key|access_?key|private_?key)")
-_URL_CREDENTIALS = re.compile(r"://[^/\s@]+@")
+PLUGIN_DIR = inputs.PLUGIN_DIR
+# What the code under test sees of the caller's environment (plus `pass-env`), as tox does:
+# the machine's basics, the locale, proxies and certificates. Not in the key (the machine).
+ALLOWED_ENV = (
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TERM", "TZ", "LD_LIBRARY_PATH",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY",
+    "http_proxy", "https_proxy", "no_proxy", "all_proxy",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+    "SYSTEMROOT", "SYSTEMDRIVE", "COMSPEC", "PATHEXT", "WINDIR", "USERPROFILE",
+    "APPDATA", "LOCALAPPDATA",
+)  # fmt: skip
 _CONFTEST = re.compile(r"ImportError while loading conftest '([^']+)'")
 _MISSING = re.compile(r"No module named '([\w.]+)'")
 _CANNOT_IMPORT = re.compile(r"cannot import name '[^']+' from '([\w.]+)'")
@@ -72,13 +79,21 @@ def error_result(cell: Cell, matrix: Matrix, message: str, hint: str) -> Result:
     return result
 
 
-def scrubbed(env: dict[str, str], pass_env: Sequence[str]) -> dict[str, str]:
-    """``env`` without secrets: tokens, passwords, keys, URLs carrying credentials."""
-    return {
+def test_environment(matrix: Matrix, venv: Path, tmp: Path) -> dict[str, str]:
+    """The environment of the code under test: the allow-list, ``pass-env``, the cell's
+    virtualenv first on PATH (as nox and tox do) and a temporary folder of its own."""
+    pass_env = matrix.settings.pass_env
+    env = {
         key: value
-        for key, value in env.items()
-        if key in pass_env or not (_SECRET.search(key) or _URL_CREDENTIALS.search(value))
+        for key, value in os.environ.items()
+        if key in ALLOWED_ENV or key.startswith("LC_") or key in pass_env
     }
+    scripts = envs.venv_python(venv).parent
+    env["PATH"] = os.pathsep.join(filter(None, [str(scripts), env.get("PATH")]))
+    env["VIRTUAL_ENV"] = str(venv)
+    env["TMPDIR"] = env["TEMP"] = env["TMP"] = str(tmp)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PLUGIN_DIR), env.get("PYTHONPATH")]))
+    return env
 
 
 @contextlib.contextmanager
@@ -124,11 +139,14 @@ def run_cell(
     previous: Result | None = None,
     pytest_args: Sequence[str] = (),
     echo: procs.Echo | None = None,
+    audit: bool = False,
 ) -> Result:
     """Build the cell's environment, run its tests, return the classified result.
 
-    ``previous`` is the stored result of the cell: returned as it is (``reused``) when its
-    verdict is deterministic and its fingerprint equals this run's.
+    ``previous`` is the stored result of the cell; it (or a verdict of the cell's recent
+    history) is returned as it is (``reused``) when ``compat.inputs`` says a real run would
+    give the same. ``audit`` runs the cell even then, and says whether the two agree.
+    ``pytest_args`` always run (their result is not the cell's verdict: never store it).
     """
     clock = time.monotonic()
     result = new_result(cell, matrix.settings.snapshot)
@@ -138,15 +156,23 @@ def run_cell(
         )
         return result
     venv = envs.venv_dir(matrix, cell)
-    step = envs.Step(matrix, cell, clock + matrix.settings.timeout, echo)
+    budget = matrix.settings.timeout
+    step = envs.Step(matrix, cell, clock + budget, echo)
     try:
         with cell_lock(matrix, venv, echo):
-            reused = _run_steps(step, venv, result, previous, pytest_args)
-            if reused is not None:
-                return reused
-    except procs.Deadline as exc:
-        result.status = Status.TIMEOUT
-        result.message = f"killed after {matrix.settings.timeout:g}s (timeout) while {exc.doing}"
+            kept = _run_steps(step, venv, result, previous, pytest_args, audit)
+    except procs.Deadline as exc:  # the test step has its own deadline: this is the building
+        result.status = Status.ERROR
+        result.message = (
+            f"the environment was not built within {budget:g}s (stalled while {exc.doing})"
+        )
+        result.hint = (
+            "a slow or hanging package index, or a build that never ends — not a verdict on "
+            "the upstream; the stored verdict is kept (raise `timeout` if building is just slow)"
+        )
+        kept = None
+    if kept is not None:
+        return kept
     result.duration_s = round(time.monotonic() - clock, 2)
     return result
 
@@ -160,43 +186,78 @@ def _fail(result: Result, problem: envs.Problem) -> None:
     result.log_tail = redact(procs.Output(1, problem.log).tail)
 
 
+def _kept(stored: Result, cell: Cell) -> Result:
+    """``stored`` as this run's verdict: what the docs say of the declared range is today's."""
+    return replace(
+        stored,
+        reused=True,
+        why="unchanged",
+        reuses=stored.reuses + 1,
+        audit="",
+        declared=cell.declared,
+        in_declared_range=cell.in_declared_range,
+    )
+
+
 def _run_steps(
     step: envs.Step,
     venv: Path,
     result: Result,
     previous: Result | None,
     pytest_args: Sequence[str],
+    audit: bool,
 ) -> Result | None:
+    """The steps of a real run, filling ``result``; or the stored verdict that stands."""
     matrix, cell = step.matrix, step.cell
     found = envs.find_python(cell.python, matrix.root)
     if found is None:
         _fail(result, envs.python_problem(cell.python, matrix.source.name))
         return None
     interpreter, full_version = found
-    pins = envs.resolve(step, interpreter)
+    project = None
+    if matrix.settings.install_project:
+        project = envs.build_project(step)
+        if isinstance(project, envs.Problem):
+            _fail(result, project)
+            return None
+    pins = envs.resolve(step, interpreter, project)
     if isinstance(pins, envs.Problem):
         _fail(result, pins)
+        if (
+            previous is not None
+            and pins.status is Status.INSTALL_FAILED
+            and (previous.status, previous.requested) == (result.status, result.requested)
+            and previous.message == result.message
+            and not pytest_args
+        ):
+            return _kept(previous, cell)  # the same unresolvable requirements as last time
         return None
-    result.fingerprint = _fingerprint(matrix, cell, pins, full_version)
-    if (
-        previous is not None
-        and previous.fingerprint == result.fingerprint
-        and previous.requested == cell.version
-        and previous.status.deterministic
-        and not pytest_args
-    ):
-        return replace(previous, reused=True)
-    for problem in (envs.prepare_venv(step, venv, interpreter), envs.sync(step, venv, pins)):
-        if problem is not None:
-            _fail(result, problem)
-            return None
+    result.key = inputs.key(matrix, cell, pins, full_version, project.digest if project else "")
+    audited = None
+    if not pytest_args:
+        candidates = [previous, *(inputs.history(matrix, cell.session) if previous else [])]
+        decisions = [(inputs.reusable(c, result.key, matrix), c) for c in candidates]
+        standing = next((c for d, c in decisions if d.reuse), None)
+        if standing is not None and standing is not previous:
+            inputs.remember(matrix, previous)  # back to inputs seen before: keep both
+        if standing is not None and not audit:
+            return _kept(standing, cell)
+        result.why = "audit" if standing is not None else decisions[0][0].reason
+        audited = standing
+    problem = envs.prepare_venv(step, venv, interpreter)
+    synced = problem if problem is not None else envs.sync(step, venv, pins, project)
+    if isinstance(synced, envs.Problem):
+        _fail(result, synced)
+        return None
 
     upstream = [
         cell.package,
         *(Requirement(w).name for w in matrix.integration(cell.integration).with_),
     ]
     result.python = full_version  # the venv's interpreter
-    result.freeze = envs.freeze(step, venv)
+    result.freeze = (None if synced else envs.stored_freeze(venv)) or envs.freeze(step, venv)
+    if synced:
+        envs.record_freeze(venv, result.freeze)
     installed = result.installed = envs.installed_version(result.freeze, cell.package)
     if installed is None:
         _fail(result, envs.Problem(Status.INSTALL_FAILED, f"{cell.package} is not installed"))
@@ -205,44 +266,23 @@ def _run_steps(
         result.message = f"requested {cell.package}=={cell.version}, got {installed}"
     else:
         _run_tests(step, venv, result, upstream, pytest_args)
+    if not pytest_args and previous is not None and previous is not audited:
+        inputs.remember(matrix, previous)
+    if audited is not None:
+        result.audit = _audit(audited, result)
     return None
 
 
-def _fingerprint(matrix: Matrix, cell: Cell, pins: list[str], python: str) -> str:
-    settings = matrix.settings
-    root = matrix.root
-    return fp.fingerprint(
-        {
-            "pins": sorted(pins),
-            "python": python,
-            "tests": fp.files_digest(root, fp.test_files(root, cell.tests)),
-            "project": fp.files_digest(root, _project_source(matrix))
-            if settings.install_project
-            else "",
-            "cell": [cell.requirements, cell.select, cell.tests, cell.resolution, cell.declared],
-            "settings": [
-                settings.test_requires,
-                settings.timeout,
-                settings.deprecations,
-                settings.pass_env,
-            ],
-            "snapshot": settings.snapshot,
-            "tool": fp.tool_digest(),
-        }
+def _audit(stored: Result, new: Result) -> str:
+    """Whether a real run agrees with the verdict the key would have kept."""
+    if not new.status.judged or new.status is Status.FLAKY:
+        return f"not comparable: this run gave {new.status}"
+    if new.status is stored.status:
+        return "agreed"
+    return (
+        f"disagreed: the stored verdict was {stored.status} (run {stored.run_date}), "
+        f"a real run gave {new.status}"
     )
-
-
-def _project_source(matrix: Matrix) -> list[Path]:
-    """The project's files, without what nox-compat itself writes from the verdicts."""
-    outputs = {matrix.docs_path, matrix.docs_path.with_suffix(".json")}
-    if matrix.settings.notices:
-        outputs.add(matrix.root / matrix.settings.notices)
-    results = matrix.results_dir.resolve()
-    return [
-        path
-        for path in fp.source_files(matrix.root)
-        if path not in outputs and results not in path.resolve().parents
-    ]
 
 
 def _same_version(installed: str, requested: str) -> bool:
@@ -276,37 +316,102 @@ def _run_tests(
     upstream: list[str],
     pytest_args: Sequence[str],
 ) -> None:
+    """Run pytest with the recorder and classify; confirm a red verdict by a second run."""
+    cell = step.cell
+    selection = [*cell.tests, *(["-k", cell.select] if cell.select else [])]
+    out, report, seen = _pytest(step, venv, upstream, [*selection, *pytest_args])
+    result.pytest_s = round(out.seconds, 3)
+    _judge(step, venv, result, upstream, out, report)
+    _observed(result, seen)
+    if pytest_args or result.status not in (Status.FAILED, Status.TIMEOUT):
+        return
+    failing = (report or {}).get("rerun") or []
+    again_args = [str(n) for n in failing] if failing and out.code != -1 else selection
+    out2, report2, seen2 = _pytest(step, venv, upstream, again_args)
+    second = replace(result, failures=[], deprecations=[], notes=[])
+    _judge(step, venv, second, upstream, out2, report2)
+    _observed(result, seen2)
+    if second.status.passing:
+        names = ", ".join(f.test for f in result.failures[:5]) or "the tests"
+        first = "ran past the timeout" if result.status is Status.TIMEOUT else "failed"
+        result.status = Status.FLAKY
+        result.message = f"{names} {first}, then passed when run again: flaky, not a verdict"
+        result.hint = "make the tests deterministic; the next sweep runs this cell again"
+    else:
+        result.notes.append("confirmed by a second run of the failing tests")
+
+
+def _observed(result: Result, seen: inputs.Observed) -> None:
+    result.inputs = {**result.inputs, **seen.inputs}
+    result.network = sorted({*result.network, *seen.network})
+    for reason in seen.untraced:
+        note = f"keyed by the whole project tree: its tests {reason}"
+        if note not in result.notes:
+            result.notes.append(note)
+
+
+def _judge(
+    step: envs.Step,
+    venv: Path,
+    result: Result,
+    upstream: list[str],
+    out: procs.Output,
+    report: dict | None,
+) -> None:
+    if out.code == -1:  # the test step's deadline
+        result.status = Status.TIMEOUT
+        result.message = (
+            f"killed after {step.matrix.settings.timeout:g}s (timeout) while running the tests"
+        )
+        return
+    result.log_tail = redact(out.tail)
+    crashed = report is None or out.code in (3, 4)
+    own = envs.top_level_names(step, venv, upstream) if crashed else []
+    classify(result, report, out, own, step.matrix)
+
+
+def _pytest(
+    step: envs.Step, venv: Path, upstream: list[str], args: list[str]
+) -> tuple[procs.Output, dict | None, inputs.Observed]:
+    """One pytest process (and what it and its subprocesses read); exit code -1: the
+    tests ran past the cell's timeout."""
     matrix, cell = step.matrix, step.cell
+    inputs.install_recorder(venv)
     with tempfile.TemporaryDirectory(prefix="compat-") as tmp:
-        report_path = Path(tmp) / "report.json"
-        env = scrubbed(envs.uv_env(), matrix.settings.pass_env)
+        folder = Path(tmp)
+        report_path, logs, scratch = folder / "report.json", folder / "inputs", folder / "tmp"
+        logs.mkdir()
+        scratch.mkdir()
+        env = test_environment(matrix, venv, scratch)
         env.update(
             COMPAT_REPORT=str(report_path),
             COMPAT_UPSTREAM=",".join(upstream),
             COMPAT_FOREIGN=",".join(foreign_modules(matrix, cell)),
             COMPAT_PROJECT=str(matrix.root),
+            COMPAT_ANCHOR=str(inputs.Paths(matrix).anchor),
             COMPAT_CELL=cell.session,
-            PYTHONPATH=os.pathsep.join(filter(None, [str(PLUGIN_DIR), env.get("PYTHONPATH")])),
+            COMPAT_INPUTS=str(logs),
+            COMPAT_TMP=str(scratch),
         )
         command = [
             str(envs.venv_python(venv)), "-m", "pytest", "-p", "compat_pytest_plugin",
-            "-p", "no:cacheprovider", *cell.tests, *(["-k", cell.select] if cell.select else []),
-            *pytest_args,
+            "-p", "no:cacheprovider", *args,
         ]  # fmt: skip
         clock = time.monotonic()
-        out = procs.run(
-            command, cwd=matrix.root, env=env, deadline=step.deadline, doing="running the tests",
-            echo=step.echo,
-        )  # fmt: skip
-        result.pytest_s = round(time.monotonic() - clock, 3)
+        try:
+            out = procs.run(
+                command, cwd=matrix.root, env=env, deadline=clock + matrix.settings.timeout,
+                doing="running the tests", echo=step.echo,
+            )  # fmt: skip
+        except procs.Deadline:
+            out = procs.Output(-1, "")
+        out = replace(out, seconds=time.monotonic() - clock)
         try:
             report = json.loads(report_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             report = None
-    result.log_tail = redact(out.tail)
-    crashed = report is None or out.code in (3, 4)
-    own = envs.top_level_names(step, venv, upstream) if crashed else []
-    classify(result, report, out, own, matrix)
+        seen = inputs.observe(matrix, logs, (report or {}).get("watched", []), cell.tests)
+    return out, report, seen
 
 
 def classify(

@@ -10,6 +10,7 @@ every finished result is kept, nothing is recorded for the interrupted ones, and
 from __future__ import annotations
 
 import os
+import random
 import sys
 import threading
 import time
@@ -23,7 +24,7 @@ from compat import procs
 from compat.errors import Interrupted
 from compat.matrix import Matrix
 from compat.plan import Cell
-from compat.results import Result, ensure_writable, save
+from compat.results import Result, Status, ensure_writable, save
 from compat.runner import error_result, run_cell
 
 
@@ -60,6 +61,8 @@ class Progress:
             self.failed += result.counts_against
             self.unchanged += result.reused
             timing = "unchanged" if result.reused else f"{result.duration_s:.1f}s"
+            if result.why and not result.reused:
+                timing += f"; {result.why}"
             line = (
                 f"[{self.done}/{self.total}] {result.status.symbol} {result.status.value:<14} "
                 f"{result.session} ({timing})"
@@ -70,6 +73,8 @@ class Progress:
                 )
                 line += "\n    (the same as above)" if why == self.last_error else why
                 self.last_error = why
+            if result.audit.startswith("disagreed"):
+                line += f"\n    AUDIT: {result.audit} — the reuse key missed an input"
             if self.live:
                 self.stream.write("\r\033[K")
             self.stream.write(line + "\n")
@@ -110,11 +115,13 @@ def run_cells(
     stream: TextIO | None = None,
     known: dict[str, Result] | None = None,
     rerun: bool = False,
+    audit: int | None = None,
 ) -> list[Result]:
     """Run ``cells`` (``jobs`` at a time), storing each result as soon as it is known.
 
-    A cell whose inputs did not change since its verdict in ``known`` (the stored results,
-    by session) was judged deterministically is not run again; ``rerun`` forces it.
+    A cell whose stored verdict in ``known`` (by session) a real run would give again
+    (``compat.inputs``) is not run; ``rerun`` forces it. ``audit`` (default: the setting)
+    such cells, picked at random, run anyway and say whether they agree.
     """
     cells = list(cells)
     results_dir = matrix.results_dir
@@ -122,6 +129,7 @@ def run_cells(
     ensure_writable(matrix.state_dir / "locks")
     envs.uv_binary()  # resolved once: uv's own lookup is not thread-safe
     stored = {} if rerun else (known or {})
+    audited = _audit_sample(cells, stored, matrix.settings.audit if audit is None else audit)
     progress = Progress(len(cells), stream)
 
     with procs.interruptible():
@@ -136,7 +144,12 @@ def run_cells(
                     problem = envs.python_problem(cell.python, matrix.source.name)
                     result = error_result(cell, matrix, problem.message, problem.hint)
                 else:
-                    result = run_cell(cell, matrix, previous=stored.get(cell.session))
+                    result = run_cell(
+                        cell,
+                        matrix,
+                        previous=stored.get(cell.session),
+                        audit=cell.session in audited,
+                    )
             except Interrupted:
                 progress.cancelled()
                 return None
@@ -162,6 +175,21 @@ def run_cells(
     return results
 
 
+def _audit_sample(cells: list[Cell], stored: dict[str, Result], count: int) -> set[str]:
+    """Up to ``count`` cells with a stored verdict that could stand, picked at random."""
+    candidates = [
+        c.session
+        for c in cells
+        if c.applicable and (r := stored.get(c.session)) is not None and r.status.deterministic
+    ]
+    return set(random.sample(candidates, min(count, len(candidates))))
+
+
+def disagreements(results: list[Result]) -> list[Result]:
+    """Audited cells whose real run contradicts the verdict the key would have kept."""
+    return [r for r in results if r.audit.startswith("disagreed")]
+
+
 def summary(results: list[Result]) -> str:
     """One line for the end of a run: cells run and reused, incompatible, not judged."""
     unchanged = sum(r.reused for r in results)
@@ -172,4 +200,13 @@ def summary(results: list[Result]) -> str:
         line += f"; {len(bad)} incompatible"
     if errors:
         line += f"; {len(errors)} could not be judged (error)"
+    flaky = [r for r in results if r.status is Status.FLAKY]
+    if flaky:
+        line += f"; {len(flaky)} flaky"
+    audits = [r for r in results if r.audit]
+    if audits:
+        bad = disagreements(results)
+        line += f"; audited {len(audits)} reusable verdict(s): " + (
+            f"{len(bad)} DISAGREED" if bad else "agreed"
+        )
     return line

@@ -425,6 +425,15 @@ class IndexServer:
             self.publish(path, release.name, release.version, release.requires_python,
                          release.yanked, release.upload_time)  # fmt: skip
 
+    def reupload(self, release: Release) -> None:
+        """Publish ``release`` again under the same file name, with other bytes (a private
+        index that lets a version be overwritten)."""
+        with self._lock:
+            files = self._projects.get(canonicalize_name(release.name), {})
+            for name in [n for n, f in files.items() if f.version == release.version]:
+                del files[name]
+        self.add(release)
+
     def add_installed(self, *names: str) -> None:
         """Publish wheels repackaged from distributions installed here (pytest and its deps)."""
         for name in names:

@@ -205,6 +205,9 @@ def test_single_session_exit_codes_and_posargs(index: IndexServer, tmp_path: Pat
     ok = nox(project, "-s", f"compat-acme-min-{PY}", "--", "-vv")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "test_smoke.py::test_acme_greet PASSED" in ok.stdout + ok.stderr  # -vv reached pytest
+    # A run with pytest arguments is reported, never stored as the cell's verdict.
+    assert not (project / f".compat/results/compat-acme-min-{PY}.json").exists()
+    assert nox(project, "-s", f"compat-acme-min-{PY}").returncode == 0
     assert (
         json.loads((project / f".compat/results/compat-acme-min-{PY}.json").read_text())["status"]
         == "passed"

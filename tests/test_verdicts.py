@@ -51,7 +51,8 @@ def project(
     index_line = f'index-url = "{index.simple_url}"' if index else ""
     (root / "compat.toml").write_text(
         f'[settings]\npython = ["{PY}"]\n{index_line}\ntests = ["tests"]\n'
-        f'test-requires = ["pytest"]\ninstall-project = false\n{settings}\n'
+        f'test-requires = ["pytest"]\ninstall-project = false\n'
+        f"audit = 0  # the tests of audits pass --audit\n{settings}\n"
         f"[settings.policy]\nminors = 5\n\n{integrations}"
     )
     return root

@@ -14,6 +14,9 @@ report to ``$COMPAT_REPORT``::
                        "source": "crewai/agent/core.py:425",
                        "attribution": "usage" | "internal"}],                     # at most 100
      "ignored": [{"path": "tests/test_other.py", "reason": "No module named 'httpx': ..."}],
+     "rerun": ["tests/test_x.py::test_y"],  # the node ids that failed (at most 200)
+     "watched": ["/abs/pytest.ini", ...],  # the ini and conftest files pytest used or
+                                           # would have used had they existed
      "exitstatus": 0, "duration_s": 1.234}
 
 The counts are pytest's own: each report is counted under the category that
@@ -22,7 +25,8 @@ The counts are pytest's own: each report is counted under the category that
 Environment: ``COMPAT_REPORT`` (where to write), ``COMPAT_UPSTREAM`` (this cell's upstream
 distributions, comma-separated), ``COMPAT_FOREIGN`` (top-level modules of the other
 integrations' upstreams), ``COMPAT_PROJECT`` (the project root; default: the working
-directory), ``COMPAT_CELL`` (the session name, for messages).
+directory), ``COMPAT_ANCHOR`` (the top of the project's repository: how far up ini and
+conftest candidates are watched), ``COMPAT_CELL`` (the session name, for messages).
 
 Deprecations. Every warning that is shown or recorded (``catch_warnings(record=True)``,
 which pytest uses) passes through ``warnings._showwarnmsg``, looked up on the module each
@@ -74,6 +78,8 @@ WARN_FUNCTIONS = ("warn", "warn_explicit")
 SUBJECTLESS = frozenset({"", "deprecated"})
 INSTALLED = ("site-packages", "dist-packages")
 MAX_FAILURES = 20
+MAX_RERUN = 200
+CONFIG_NAMES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg", "setup.py")
 MAX_DEPRECATIONS = 100
 MAX_MESSAGE = 2000
 BASE_COUNTS = ("passed", "failed", "skipped", "errors", "xfailed", "xpassed")
@@ -103,6 +109,7 @@ def _top_level_names(distribution: str) -> set[str]:
 UPSTREAM = frozenset(name for dist in _names("COMPAT_UPSTREAM") for name in _top_level_names(dist))
 FOREIGN = frozenset(_names("COMPAT_FOREIGN")) - UPSTREAM
 PROJECT = os.path.abspath(os.environ.get("COMPAT_PROJECT") or os.getcwd())
+ANCHOR = os.path.abspath(os.environ.get("COMPAT_ANCHOR") or PROJECT)
 CELL = os.environ.get("COMPAT_CELL") or "compat"
 
 _report: dict = {
@@ -112,6 +119,8 @@ _report: dict = {
     "failures": [],
     "deprecations": [],
     "ignored": [],
+    "rerun": [],
+    "watched": [],
 }
 _started = time.monotonic()
 _config: pytest.Config | None = None
@@ -398,6 +407,32 @@ def _count(category: str) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     global _config
     _config = config
+    _report["watched"] = _watched(config)
+
+
+def _watched(config: pytest.Config) -> list[str]:
+    """pytest's ini file, and every ini or conftest file it looks for from the test paths up
+    to the repository's top: one that appears later changes how the tests run."""
+    found = {str(config.inipath)} if getattr(config, "inipath", None) else set()
+    starts = {str(config.rootpath)}
+    for arg in config.args:
+        path = os.path.abspath(str(arg).split("::", 1)[0])
+        starts.add(path if os.path.isdir(path) else os.path.dirname(path))
+    anchor = os.path.join(ANCHOR, "")
+    for start in starts:
+        folder = start
+        while os.path.join(folder, "").startswith(anchor):
+            found.update(os.path.join(folder, name) for name in (*CONFIG_NAMES, "conftest.py"))
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                break
+            folder = parent
+    return sorted(found)
+
+
+def _rerun(nodeid: str) -> None:
+    if nodeid and nodeid not in _report["rerun"] and len(_report["rerun"]) < MAX_RERUN:
+        _report["rerun"].append(nodeid)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -406,6 +441,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if category and getattr(report, "count_towards_summary", True):
         _count(category)
     if report.failed:
+        _rerun(report.nodeid)
         describe = getattr(report, "_sub_test_description", None) or getattr(
             report, "sub_test_description", None
         )  # a subtest: pytest 9's own, or the pytest-subtests plugin's
@@ -417,6 +453,7 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
     if report.failed:
         _count("error")
         _failure(report, report.nodeid or "collection")
+        _rerun(report.nodeid)
     elif report.skipped:
         _count("skipped")
 
