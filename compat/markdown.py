@@ -299,7 +299,7 @@ def _outdated(row: Row, order: dict[str, int]) -> list[str]:
         lines.append(
             f"- `{first.label}` {first.package} {first.requested} on Python {pythons}: not yet "
             f"run under the current configuration (the stored verdict, {first.status.value}, "
-            f"was made under {' and '.join(then) or 'another configuration'}; "
+            f"was made under {' and '.join(then) or 'another compat.toml configuration'}; "
             "run `nox -s matrix` or `compat run`)"
         )
     return lines

@@ -21,7 +21,7 @@ from compat.errors import CompatError
 from compat.fileio import write_together
 from compat.inputs import tool_version
 from compat.matrix import Integration, Matrix
-from compat.plan import Plan
+from compat.plan import Cell, Plan
 from compat.results import Loaded, Result, ResultError, Status, load_all, read_docs_json
 from compat.support import KnownIssue, Support, Upcoming
 
@@ -149,22 +149,39 @@ def same_requirements(integ: Integration, result: Result) -> bool:
     return not result.requirements or result.requirements == integ.requirements(result.requested)
 
 
-def same_configuration(integ: Integration, result: Result) -> bool:
-    """The current requirements and the current declared specifier for its Python: only such
-    a record is shown as the verdict of its cell."""
+def same_configuration(matrix: Matrix, integ: Integration, result: Result) -> bool:
+    """The current declared specifier for its Python, the current requirements and the rest
+    of the cell's configuration in compat.toml (``select``, ``tests``, ``test-requires``, …:
+    the ``configuration`` part of its key, when it has one): only such a record is shown as
+    the verdict of its cell."""
     try:
-        recorded = SpecifierSet(result.declared)
+        declared = SpecifierSet(result.declared)
     except InvalidSpecifier:
         return False
-    return same_requirements(integ, result) and recorded == integ.declared.specifier(
-        result.python_xy
-    )
+    if declared != integ.declared.specifier(result.python_xy):
+        return False
+    recorded = result.key.get("configuration")
+    if recorded and recorded != configuration(matrix, integ, result):
+        return False
+    return same_requirements(integ, result)
+
+
+def configuration(matrix: Matrix, integ: Integration, result: Result) -> str:
+    """The digest of the configuration a run of ``result``'s cell would have today."""
+    from compat.inputs import key
+
+    version = result.requested
+    cell = Cell(
+        integ.name, result.label, integ.package, version, result.python_xy,
+        tuple(integ.requirements(version)), "", select=integ.select, tests=integ.tests,
+    )  # fmt: skip
+    return key(matrix, cell, [], result.python)["configuration"]
 
 
 def build_rows(matrix: Matrix, results: dict[str, Result], plan: Plan | None) -> list[Row]:
     """Pair each integration with its results (those of the plan's cells when known).
 
-    A record made under another configuration (declared range, ``with``, ``deps``) is not
+    A record made under another configuration (declared range, compat.toml) is not
     shown as its cell's verdict: the cell is "not yet run under the current configuration"
     (``Row.outdated``), or ``error`` when the last run of it could not judge it (its stale
     mark). Facts (passing versions, marks) use every stored record with the current
@@ -186,7 +203,7 @@ def build_rows(matrix: Matrix, results: dict[str, Result], plan: Plan | None) ->
             labels = label_order(stored)
         current, outdated = [], []
         for r in stored:
-            if same_configuration(integ, r):
+            if same_configuration(matrix, integ, r):
                 current.append(r)
             elif r.stale is not None:
                 current.append(_unjudged(integ, r))

@@ -421,3 +421,20 @@ def test_one_next_breaking_change_per_cause(tmp_path: Path) -> None:
     text = " ".join(block.split("Next Breaking Change:")[1].split())
     assert "declare it in your dependencies. (tests/test_smoke.py::test_acme)" in text
     assert "…" not in text
+
+
+def test_records_of_another_compat_toml_are_not_the_cells_verdict(tmp_path: Path) -> None:
+    """Another `select`, `tests` or `test-requires` is another cell: its key says so."""
+    from compat.report import configuration
+
+    root = project(tmp_path)
+    matrix = load(root / "compat.toml")
+    integ = matrix.integration("acme")
+    now = result("min", "1.0.0")
+    now.key = {"configuration": configuration(matrix, integ, now)}
+    before = result("latest", "2.0.0", status=Status.FAILED, key={"configuration": "0" * 16})
+    write_docs(matrix, {r.session: r for r in (now, before)}, None)
+    text = matrix.docs_path.read_text()
+    assert "| 3.11 | 1.0.0 ✅ | not yet run |" in text
+    assert "❌" not in text.split("## acme")[1]
+    assert "2.0.0 on Python 3.11: not yet run under the current configuration" in text
