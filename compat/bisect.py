@@ -6,6 +6,10 @@ over n releases runs at most ⌈log2(n+1)⌉ cells (``verify`` runs the ends fir
 that cannot be tested (``install-failed``, ``skipped``, ``not-applicable``, ``error``) are
 skipped the way ``git bisect skip`` does, and the answer says so. Only a found answer is
 stored; a later passing run of its first-bad version drops it from the docs.
+
+Upward (``first_good``, or automatically when the bad version is the older one, or when
+nothing fails above the highest pass but a failing floor lies below the lowest one): the
+lowest passing release above a failing one — how far to raise a failing minimum.
 """
 
 from __future__ import annotations
@@ -51,6 +55,9 @@ class Answer:
     unjudged: bool = False  # the problem is an end that could not be judged (exit 2)
     nothing: bool = False  # no stored failure above the highest passing version
     found_at: str = ""
+    direction: str = "first-bad"  # or "first-good": upward from a failing (older) version
+    first_good: str | None = None  # first-good: the lowest passing release above `bad`
+    last_bad: str | None = None  # first-good: the highest failing release below it
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -109,9 +116,13 @@ def run(
     bad: str | None = None,
     python: str | None = None,
     verify: bool = False,
+    first_good: bool = False,
     echo: Callable[[str], None] = print,
 ) -> Answer:
-    """Bisect integration ``name``; ``known`` are the stored results (by session)."""
+    """Bisect integration ``name``; ``known`` are the stored results (by session).
+
+    ``first_good``: search upward from a failing version to the lowest passing one (also
+    chosen when ``bad`` is older than ``good``, or when only a failing floor is stored)."""
     matrix = plan.matrix
     integ = matrix.integration(name)
     python = python or integ.python[0]
@@ -130,6 +141,15 @@ def run(
             raise ConfigError(f"{flag}: {integ.package} {version} does not exist on the index")
     passing = sorted(v for v, r in verdicts.items() if r.status.passing)
     failing = sorted(v for v, r in verdicts.items() if is_bad(r.status))
+    upward = first_good or (good_v is not None and bad_v is not None and bad_v < good_v)
+    if not upward and good_v is None and bad_v is None and passing:
+        upward = not any(v > passing[-1] for v in failing) and any(
+            v < passing[0] for v in failing
+        )  # nothing broke above the highest pass, but a floor below the lowest one fails
+    if upward:
+        good_v, bad_v = _upward_ends(integ, python, passing, failing, good_v, bad_v)
+        if good_v <= bad_v:
+            raise ConfigError(f"--bad {bad_v} must be older than --good {good_v} (first good)")
     if good_v is None:
         below = [v for v in passing if bad_v is None or v < bad_v]
         if not below:
@@ -150,10 +170,12 @@ def run(
             )
             return answer
         bad_v = above[0]
-    if good_v >= bad_v:
+    if good_v >= bad_v and not upward:
         raise ConfigError(f"--good {good_v} must be older than --bad {bad_v}")
 
     answer = Answer(integ.name, integ.package, python, str(good_v), str(bad_v))
+    if upward:
+        answer.direction = "first-good"
 
     def probe(version: Version) -> Result:
         cell = bisect_cell(integ, str(version), python)
@@ -187,25 +209,58 @@ def run(
                 return answer
         bad_end = ends[bad_v]
         answer.failures = [asdict(f) for f in bad_end.failures] if bad_end else []
-        _search(answer, integ, project, good_v, bad_v, probe, matrix.settings.prereleases)
+        low, high = sorted((good_v, bad_v))
+        _search(answer, integ, project, low, high, probe, matrix.settings.prereleases)
         if procs.stopping():
             raise Interrupted(procs.stop_signal())
     _finish(answer, plan, integ)
     return answer
 
 
-def _search(answer, integ, project, good_v, bad_v, probe, prereleases: bool) -> None:
+def _upward_ends(
+    integ: Integration,
+    python: str,
+    passing: list[Version],
+    failing: list[Version],
+    good: Version | None,
+    bad: Version | None,
+) -> tuple[Version, Version]:
+    """(good, bad) of an upward search: given, else the lowest stored pass above the bad
+    end and the highest stored failure below the good one."""
+    if good is None:
+        above = [v for v in passing if bad is None or v > bad]
+        if not above:
+            raise ConfigError(
+                f"no stored passing version of {integ.package} on Python {python} above the "
+                f"failing one: pass --good, or run `compat run {integ.name}` first"
+            )
+        good = above[0]
+    if bad is None:
+        below = [v for v in failing if v < good]
+        if not below:
+            raise ConfigError(
+                f"no stored failing version of {integ.package} on Python {python} below the "
+                f"passing {good}: pass --bad"
+            )
+        bad = below[-1]
+    return good, bad
+
+
+def _search(answer, integ, project, low, high, probe, prereleases: bool) -> None:
+    """Binary search strictly between ``low`` and ``high``: for the first bad release above a
+    good ``low``, or (``first-good``) for the first good one above a bad ``low``."""
+    upward = answer.direction == "first-good"
     exclude = integ.versions
     candidates = [
         r.version
         for r in project.releases
-        if good_v < r.version < bad_v
+        if low < r.version < high
         and not r.yanked
         and (prereleases or not r.version.is_prerelease)
         and (exclude is None or exclude.contains(r.version, prereleases=True))
         and r.admits(answer.python)
     ]
-    lo, hi = -1, len(candidates)  # candidates[lo] is good, candidates[hi] is bad
+    lo, hi = -1, len(candidates)  # candidates[lo] is like `low`, candidates[hi] like `high`
     skipped: set[int] = set()
     while True:
         untested = [i for i in range(lo + 1, hi) if i not in skipped]
@@ -215,28 +270,33 @@ def _search(answer, integ, project, good_v, bad_v, probe, prereleases: bool) -> 
         index = min(untested, key=lambda i: (abs(i - middle), i))
         result = probe(candidates[index])
         if result.status.passing:
-            lo = index
+            hi, lo = (index, lo) if upward else (hi, index)
         elif is_bad(result.status):
-            hi = index
+            hi, lo = (hi, index) if upward else (index, lo)
             answer.failures = [asdict(f) for f in result.failures]
         else:
             skipped.add(index)
             answer.skipped.append(str(candidates[index]))
     answer.found = True
-    answer.first_bad = str(candidates[hi]) if hi < len(candidates) else answer.bad
-    answer.last_good = str(candidates[lo]) if lo >= 0 else answer.good
+    above = str(candidates[hi]) if hi < len(candidates) else str(high)
+    below = str(candidates[lo]) if lo >= 0 else str(low)
+    if upward:
+        answer.first_good, answer.last_bad = above, below
+    else:
+        answer.first_bad, answer.last_good = above, below
     answer.suspects = [str(candidates[i]) for i in sorted(skipped) if lo < i < hi]
     if answer.suspects:
-        answer.suspects.append(answer.first_bad)
+        answer.suspects.append(above)
 
 
 def _finish(answer: Answer, plan: Plan, integ: Integration) -> None:
     """Store a found answer (with where to read about the first bad release)."""
     answer.found_at = now()
+    version = answer.first_good if answer.direction == "first-good" else answer.first_bad
     if integ.repo:
-        answer.notes_url = f"https://github.com/{integ.repo}/releases?q={answer.first_bad}"
+        answer.notes_url = f"https://github.com/{integ.repo}/releases?q={version}"
     elif "pypi.org" in plan.matrix.settings.index_url:
-        answer.notes_url = f"https://pypi.org/project/{integ.package}/{answer.first_bad}/"
+        answer.notes_url = f"https://pypi.org/project/{integ.package}/{version}/"
     path = answer_path(plan.matrix.results_dir, integ.name)
     write_atomic(path, json.dumps(answer.to_dict(), indent=2) + "\n")
 
@@ -244,19 +304,26 @@ def _finish(answer: Answer, plan: Plan, integ: Integration) -> None:
 def describe(answer: Answer) -> str:
     lines = [
         f"bisect {answer.integration} ({answer.package}) on Python {answer.python}: "
-        f"{answer.good} → {answer.bad}"
+        + (
+            f"{answer.bad} fails → {answer.good} passes, upward for the lowest passing release"
+            if answer.direction == "first-good"
+            else f"{answer.good} → {answer.bad}"
+        )
     ]
     if answer.nothing:
         return answer.problem or "nothing to bisect"
     if answer.problem:
         lines.append(f"not a good→bad range: {answer.problem}")
     else:
+        first = "first good" if answer.direction == "first-good" else "first bad"
         if answer.suspects:
-            lines.append(
-                f"first bad is one of: {', '.join(answer.suspects)} (untestable in between)"
-            )
-        lines.append(f"first bad version: {answer.first_bad}")
-        lines.append(f"last good version: {answer.last_good}")
+            lines.append(f"{first} is one of: {', '.join(answer.suspects)} (untestable in between)")
+        if answer.direction == "first-good":
+            lines.append(f"lowest passing version: {answer.first_good}")
+            lines.append(f"highest failing version below it: {answer.last_bad}")
+        else:
+            lines.append(f"first bad version: {answer.first_bad}")
+            lines.append(f"last good version: {answer.last_good}")
         if answer.skipped:
             lines.append(f"skipped (could not be tested): {', '.join(answer.skipped)}")
         for failure in answer.failures[:5]:

@@ -192,7 +192,21 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(safe(f"compat: skipped {problem}"), file=sys.stderr)
     if problems:
         return 2
-    return 1 if incompatible(rows) else 0
+    if incompatible(rows):
+        print(safe(incompatible_line(rows)))
+        return 1
+    return 0
+
+
+def incompatible_line(rows) -> str:
+    """Why ``compat report`` exits 1: the cells incompatible inside the declared range."""
+    bad = [r for row in rows for r in row.cells if r.counts_against]
+    cells = ", ".join(f"{r.session} ({r.package} {r.requested}: {r.status})" for r in bad[:10])
+    more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
+    return (
+        f"exit 1: {len(bad)} cell{'s' if len(bad) != 1 else ''} incompatible inside the "
+        f"declared range: {cells}{more} (details in the page; `compat issues` files them)"
+    )
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -279,6 +293,7 @@ def cmd_bisect(args: argparse.Namespace) -> int:
         bad=args.bad,
         python=args.python,
         verify=args.verify,
+        first_good=args.first_good,
     )
     print(safe(bisect.describe(answer)))
     if answer.found:
@@ -399,6 +414,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--python", help="X.Y (default: the integration's first Python)")
     p.add_argument(
         "--verify", action="store_true", help="run the two ends first instead of trusting them"
+    )
+    p.add_argument(
+        "--first-good",
+        action="store_true",
+        help="search upward from a failing version (a failing minimum) for the lowest passing "
+        "release (automatic when --bad is older than --good, or only a failing floor is stored)",
     )
     p.set_defaults(func=cmd_bisect)
 

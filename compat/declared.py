@@ -14,11 +14,24 @@ from typing import Any
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, default_environment
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
+from packaging.specifiers import Specifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-LOWER = (">=", "~=", "==", "===", ">")
+
+def lower_bound(spec: Specifier) -> Version | None:
+    """The lowest version ``spec`` admits, or a bound just below it: ``>=1.2``, ``~=1.2``,
+    ``==1.2``, ``===1.2`` and ``==1.2.*`` give 1.2; ``>1.2`` gives 1.2 (excluded: the plan
+    takes the first release above it); ``<``, ``<=`` and ``!=`` give None."""
+    text = spec.version
+    if spec.operator == "==" and text.endswith(".*"):
+        text = text[:-2]
+    elif spec.operator not in (">=", "~=", "==", "===", ">"):
+        return None
+    try:
+        return Version(text)
+    except InvalidVersion:  # ``===foo``: an arbitrary string, no order
+        return None
 
 
 @dataclass(frozen=True)
@@ -61,15 +74,17 @@ class DeclaredRange:
         return self.specifier(python).contains(str(version), prereleases=True)
 
     def floor(self, pythons: tuple[str, ...]) -> tuple[str, str] | None:
-        """(version, source) of the lowest declared lower bound over ``pythons``."""
+        """(version, source) of the lowest declared lower bound over ``pythons``: on each
+        Python the highest bound of every shape (``lower_bound``), then the lowest of those.
+        The version need not exist (``==0.28.*`` gives 0.28): see ``lowest_release``."""
         found: list[tuple[Version, str]] = []
         for python in pythons:
             bounds = [
-                (Version(spec.version), declaration.source)
+                (bound, declaration.source)
                 for declaration in self.declarations
                 if declaration.applies(python)
                 for spec in declaration.specifier
-                if spec.operator in LOWER and _plain(spec.version)
+                if (bound := lower_bound(spec)) is not None
             ]
             if bounds:
                 found.append(max(bounds))
@@ -78,24 +93,36 @@ class DeclaredRange:
         version, source = min(found)
         return str(version), source
 
+    def lowest_release(
+        self, floor: str, versions: list[Version], pythons: tuple[str, ...]
+    ) -> Version | None:
+        """The lowest of ``versions`` at or above ``floor`` that the range admits on one of
+        ``pythons``: 0.28.0 for ``==0.28.*`` (0.28.1 when 0.28.0 was never released), the
+        first release after 0.5 for ``>0.5``."""
+        bound = Version(floor)
+        inside = [
+            v
+            for v in sorted(versions)
+            if v >= bound and any(self.contains(v, python) for python in pythons)
+        ]
+        return inside[0] if inside else None
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Where the package is declared: ``pyproject.toml:12``, once each, in reading order."""
+        return tuple(dict.fromkeys(d.source for d in self.declarations))
+
     def upper_bounds(self, python: str) -> list[str]:
-        """The specifiers that cap the package on Python ``X.Y`` (``<=0.23.0``, ``<2``)."""
+        """The specifiers that cap the package on Python ``X.Y`` (``<=0.23.0``, ``<2``,
+        ``~=1.2``, ``==0.28.*``)."""
         return [
             str(spec)
             for spec in self.specifier(python)
-            if spec.operator in ("<", "<=") or (spec.operator == "~=")
+            if spec.operator in ("<", "<=", "~=", "==", "===")
         ]
 
     def __bool__(self) -> bool:
         return bool(self.declarations)
-
-
-def _plain(text: str) -> bool:
-    try:
-        Version(text)
-    except InvalidVersion:
-        return False
-    return True
 
 
 def declared_range(

@@ -1,12 +1,16 @@
 """``compat init``: a starting compat.toml guessed from pyproject.toml and the project's layout.
 
 An upstream counts as an integration when an optional-dependency group (or a PEP 735
-dependency group) is named after it, or a module of the project is named after it (the
-module is then its ``file``); plain dependencies need the module. Development groups (dev,
-test, docs, lint, …) are never read. Each guess carries its reasons, and ``run`` prints them:
-the maintainer confirms. ``min`` is left to the declared floor, which the matrix reads from
-pyproject.toml. Nothing existing is ever overwritten; the noxfile and .gitignore are only
-appended to when asked (``--edit``).
+dependency group) is named after it, a module of the project is named after it (the module
+is then its ``file``), or the project's own code imports it (a plugin *for* a package is the
+commonest integration: ``pytest-foo`` imports ``pytest`` and ``foo``); backports of the
+standard library never count. Development groups (dev, test, docs, lint, …) are never read
+for integrations; the test ones (else dev), or a test requirements file, give
+``test-requires``. Pythons are those the classifiers and requires-python allow that this
+machine has (the missing ones are named). Each guess carries its reasons, and ``run`` prints
+them: the maintainer confirms. ``min`` is left to the declared floor, which the matrix reads
+from pyproject.toml. Nothing existing is ever overwritten; the noxfile and .gitignore are
+only appended to when asked (``--edit``).
 """
 
 from __future__ import annotations
@@ -19,13 +23,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
+from compat.declared import lower_bound
 from compat.errors import CompatError
 from compat.fileio import write_atomic, write_atomic_bytes
 from compat.index import IndexClient
 from compat.matrix import read_toml
 from compat.upstream.repo import find_repo
+from compat.uses import NOT_CODE, extract, packages, project_code
 
 CONFIG = "compat.toml"
 IGNORE_LINE = ".compat/"
@@ -36,8 +43,18 @@ DEV_GROUPS = {
     "release", "style", "test", "testing", "tests", "type", "types", "typing",
 }  # fmt: skip
 INTEGRATION_FOLDERS = {"integrations", "integration", "contrib", "ext", "extensions", "plugins"}
-NOT_CODE = {"tests", "test", "docs", "doc", "examples", "example", "scripts", "benchmarks",
-            "build", "dist", "site-packages", "node_modules", "__pycache__"}  # fmt: skip
+BACKPORTS = {"typing-extensions", "importlib-metadata", "importlib-resources", "exceptiongroup",
+             "tomli", "dataclasses", "zipp", "typing"}  # fmt: skip
+TEST_GROUPS = ("test", "tests", "testing")
+DEV_ONLY_GROUPS = ("dev", "develop", "development")
+REQUIREMENT_FILES = {
+    "test": ("requirements-test.txt", "requirements-tests.txt", "requirements_test.txt",
+             "test-requirements.txt", "requirements/test.txt", "requirements/tests.txt",
+             "requirements/testing.txt"),
+    "dev": ("requirements-dev.txt", "requirements_dev.txt", "dev-requirements.txt",
+            "requirements/dev.txt"),
+}  # fmt: skip
+KNOWN_PYTHONS = tuple(f"3.{minor}" for minor in range(8, 15))
 
 
 class InitError(CompatError):
@@ -57,6 +74,7 @@ class Guess:
     repo: str | None = None
     tests: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
+    select: str | None = None  # None: the default (the integration's name)
 
 
 @dataclass(frozen=True)
@@ -69,6 +87,8 @@ class Proposal:
     python_reason: str = ""
     tests: tuple[str, ...] = ()
     tests_reason: str = ""
+    test_requires: tuple[str, ...] = ()
+    test_requires_reason: str = ""
     skipped: tuple[tuple[str, str], ...] = ()  # (requirement, why it is not an integration)
     noxfile: str = "absent"  # "absent" | "hooked" | "unhooked"
     ignored: bool = False  # .gitignore already has the .compat/ line
@@ -88,6 +108,13 @@ class Proposal:
             out += [f"# {self.tests_reason}", f"tests = {_list(self.tests)}"]
         elif self.tests_reason:
             out += [f"# {self.tests_reason}"]
+        if self.test_requires:
+            out += [
+                f"# {self.test_requires_reason}",
+                f"test-requires = {_list(self.test_requires)}",
+            ]
+        elif self.test_requires_reason:
+            out += [f"# {self.test_requires_reason}"]
         for guess in self.integrations:
             out += ["", f"[integrations.{guess.name}]"]
             out += [f"# {reason}" for reason in guess.reasons]
@@ -98,6 +125,8 @@ class Proposal:
                 out.append(f"with = {_list(guess.with_)}")
             if guess.tests:
                 out.append(f"tests = {_list(guess.tests)}")
+            if guess.select is not None:
+                out.append(f"select = {_string(guess.select)}")
             if guess.repo:
                 out.append(f"repo = {_string(guess.repo)}")
             if guess.file:
@@ -130,6 +159,7 @@ def propose(root: Path, client: IndexClient | None = None) -> Proposal:
     project = data.get("project", {})
     own = canonicalize_name(str(project.get("name", "")))
     modules = _modules(root)
+    imports = _imports(root)
     tests_dir = next((root / d for d in ("tests", "test") if (root / d).is_dir()), None)
 
     guesses: dict[str, Guess] = {}
@@ -143,7 +173,7 @@ def propose(root: Path, client: IndexClient | None = None) -> Proposal:
         for req in parsed:
             if canonicalize_name(req.name) in seen:
                 continue
-            guess = _guess(req, where, group, parsed, modules, root, tests_dir)
+            guess = _guess(req, where, group, parsed, modules, imports, root, tests_dir)
             if isinstance(guess, str):
                 skipped.append((str(req), guess))
             elif guess.name in guesses:
@@ -160,13 +190,15 @@ def propose(root: Path, client: IndexClient | None = None) -> Proposal:
         checked = ", ".join(sorted({name for name, _ in skipped})) or "none"
         raise InitError(
             "no dependency in pyproject.toml looks like an upstream integration (an extra or a "
-            f"module named after it); checked: {checked}. Write compat.toml by hand (README)"
+            "module named after it, or imported by the project's code); checked: "
+            f"{checked}. Write compat.toml by hand (README)"
         )
     found = tuple(guesses.values())
     if client is not None:
         found = tuple(_with_repo(guess, client) for guess in found)
-    python, python_reason = _pythons(project)
+    python, python_reason = _pythons(project, root)
     tests, tests_reason = _settings_tests(root, tests_dir)
+    test_requires, test_requires_reason = _test_requires(data, root, own, found)
     return Proposal(
         root=root,
         integrations=found,
@@ -174,6 +206,8 @@ def propose(root: Path, client: IndexClient | None = None) -> Proposal:
         python_reason=python_reason,
         tests=tests,
         tests_reason=tests_reason,
+        test_requires=test_requires,
+        test_requires_reason=test_requires_reason,
         skipped=tuple(skipped),
         noxfile=_noxfile_state(root / "noxfile.py"),
         ignored=_ignored(root / ".gitignore"),
@@ -216,11 +250,14 @@ def _guess(
     group: str | None,
     group_reqs: list[Requirement],
     modules: dict[str, list[str]],
+    imports: dict[str, list[str]],
     root: Path,
     tests_dir: Path | None,
 ) -> Guess | str:
     """The integration ``req`` stands for, or why it is not one."""
     names = _names(req.name)
+    if _backport(req.name):
+        return "a backport of the standard library, not an integration"
     group_key = canonicalize_name(group).replace("-", "_") if group else None
     reasons = []
     leader = _group_leader(group_key, group_reqs) if group_key else None
@@ -233,12 +270,15 @@ def _guess(
     module = _module_for(names, modules)
     if module:
         reasons.append(f"the module {module} is named after it")
+    imported = _imported(req.name, imports)
+    if imported and not named_group:
+        reasons.append(imported)
     if not reasons and group is not None and where.startswith("project.optional"):
         reasons.append(
             f"an optional dependency (the extra `{group}`): the library works without it"
         )
     if not reasons:
-        return "no extra and no module named after it, and a required dependency"
+        return "no extra and no module named after it, and the project's code does not import it"
     floor = _floor(req)
     reasons.append(
         f"min: the floor {floor} declared in pyproject.toml ({where})"
@@ -265,6 +305,13 @@ def _guess(
         reasons.append(
             f"tests: {', '.join(tests)}, named after it (instead of the settings' tests)"
         )
+    select = None
+    if imported and group is None and not module and not tests:
+        select = ""
+        reasons.append(
+            "select: every test (a core dependency your code imports: all of them exercise "
+            f"it; `-k {name}` would pick tests by their names)"
+        )
     return Guess(
         name=canonicalize_name(name),
         package=req.name,
@@ -274,6 +321,7 @@ def _guess(
         file=module,
         tests=tests,
         reasons=tuple(reasons),
+        select=select,
     )
 
 
@@ -284,31 +332,44 @@ def _group_leader(group_key: str, reqs: list[Requirement]) -> Requirement | None
 
 
 def _floor(req: Requirement) -> str | None:
-    bounds = [s.version for s in req.specifier if s.operator in (">=", "~=", "==", "===")]
-    return bounds[0] if bounds else None
+    """The declared floor, as the matrix reads it (``==0.28.*`` gives 0.28)."""
+    bounds = [bound for spec in req.specifier if (bound := lower_bound(spec)) is not None]
+    return str(max(bounds)) if bounds else None
 
 
-def _packages(root: Path) -> list[Path]:
-    """The project's import packages: ``<pkg>`` folders with __init__.py, and under ``src/``
-    any folder of Python code (namespace packages such as ``src/opentelemetry`` included)."""
-    found = []
-    for base in (root / "src", root):
-        if not base.is_dir():
-            continue
-        for child in sorted(base.iterdir()):
-            if not child.is_dir() or child.name in NOT_CODE or child.name.startswith("."):
-                continue
-            if (child / "__init__.py").is_file() or (
-                base.name == "src" and any(child.rglob("*.py"))
-            ):
-                found.append(child)
-    return found
+def _backport(package: str) -> bool:
+    name = canonicalize_name(package)
+    return name in BACKPORTS or name.startswith("backports")
+
+
+def _import_names(package: str) -> list[str]:
+    """The top-level modules a distribution provides: its installed metadata when this
+    environment has it (PyYAML gives yaml), else the names it would be named after."""
+    from importlib.metadata import packages_distributions
+
+    wanted = canonicalize_name(package)
+    installed = [
+        module
+        for module, dists in packages_distributions().items()
+        if any(canonicalize_name(d) == wanted for d in dists)
+    ]
+    return list(dict.fromkeys([*_names(package), *sorted(installed)]))
+
+
+def _imported(package: str, imports: dict[str, list[str]]) -> str | None:
+    """Why the project's code counts as using ``package``: where it imports it."""
+    for module in _import_names(package):
+        places = imports.get(module)
+        if places:
+            more = f" and {len(places) - 2} more" if len(places) > 2 else ""
+            return f"the project's code imports {module} ({', '.join(places[:2])}{more})"
+    return None
 
 
 def _modules(root: Path) -> dict[str, list[str]]:
     """Module name -> paths (relative, posix) of the modules and sub-packages in the packages."""
     modules: dict[str, list[str]] = {}
-    for package in _packages(root):
+    for package in packages(root):
         for path in sorted(package.rglob("*.py")):
             parts = path.relative_to(package).parts
             if any(p in NOT_CODE or p.startswith(".") for p in parts[:-1]):
@@ -321,6 +382,36 @@ def _modules(root: Path) -> dict[str, list[str]]:
                 name = path.stem
             modules.setdefault(name, []).append(path.relative_to(root).as_posix())
     return modules
+
+
+def _imports(root: Path) -> dict[str, list[str]]:
+    """Top-level module -> where the project's code imports it (``src/pkg/mod.py:3``); its
+    imports of itself (``opentelemetry.instrumentation.httpx`` in a namespace package) left out."""
+    files = project_code(root)
+    own = {_dotted(path, root) for path in files}
+    found: dict[str, list[str]] = {}
+    for path in files:
+        where = path.relative_to(root).as_posix()
+        try:
+            uses = extract(path.read_text(encoding="utf-8", errors="replace"), where)
+        except (SyntaxError, ValueError):
+            continue  # not ours to judge here; the tests will say
+        for use in uses:
+            parts = use.path.split(".")
+            if use.kind == "import" and not any(
+                ".".join(parts[:n]) in own for n in range(1, len(parts) + 1)
+            ):
+                places = found.setdefault(use.root, [])
+                if use.where not in places:
+                    places.append(use.where)
+    return found
+
+
+def _dotted(path: Path, root: Path) -> str:
+    """The module name of one of the project's files: ``src/a/b/__init__.py`` gives ``a.b``."""
+    base = root / "src" if (root / "src") in path.parents else root
+    parts = list(path.relative_to(base).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def _module_for(names: list[str], modules: dict[str, list[str]]) -> str | None:
@@ -364,16 +455,135 @@ def _settings_tests(root: Path, tests_dir: Path | None) -> tuple[tuple[str, ...]
     return (name,), f"tests: all of {name}/ (narrow it to the tests of the integrations)"
 
 
-def _pythons(project: dict) -> tuple[tuple[str, ...], str]:
-    found = set()
+def _pythons(project: dict, root: Path) -> tuple[tuple[str, ...], str]:
+    """The newest two Pythons that the classifiers list and requires-python allows (without
+    classifiers: the CPython releases it allows) and that this machine has."""
+    from compat.environment import find_python
+
+    listed = set()
     for classifier in project.get("classifiers", []) or []:
         match = re.fullmatch(r"Programming Language :: Python :: (3\.\d+)", str(classifier))
         if match:
-            found.add(match.group(1))
-    if not found:
+            listed.add(match.group(1))
+    try:
+        requires = SpecifierSet(str(project.get("requires-python", "")))
+    except InvalidSpecifier:
+        requires = SpecifierSet()
+    if not listed and not str(requires):
         return (), ""
-    newest = sorted(found, key=lambda v: int(v.split(".")[1]))[-2:]
-    return tuple(newest), "python: the newest two Python versions of the classifiers"
+    candidates = sorted(listed or KNOWN_PYTHONS, key=lambda v: int(v.split(".")[1]))
+    allowed = [p for p in candidates if requires.contains(f"{p}.0") or requires.contains(f"{p}.99")]
+    source = " and ".join(
+        part
+        for part in (
+            "the classifiers" if listed else "",
+            f"requires-python {requires}" if str(requires) else "",
+        )
+        if part
+    )
+    present = [p for p in allowed if find_python(p, root) is not None]
+    missing = [p for p in allowed if p not in present]
+    chosen = tuple(present[-2:])
+    if chosen:
+        reason = f"python: the newest two Pythons that {source} allow and this machine has"
+    else:
+        reason = f"python: none of the Pythons that {source} allow is on this machine"
+    if missing:
+        reason += (
+            f"; not found here: {', '.join(missing)} (`uv python install X.Y` to test them too)"
+        )
+    return chosen, reason
+
+
+def _test_requires(
+    data: dict, root: Path, own: str, integrations: tuple[Guess, ...]
+) -> tuple[tuple[str, ...], str]:
+    """The project's own test requirements: a test extra or dependency group, else a test
+    requirements file, else the dev ones; without the packages the cells pin."""
+    project = data.get("project", {})
+    extras = project.get("optional-dependencies") or {}
+    groups = data.get("dependency-groups") or {}
+    found: tuple[str, list[str]] | None = None
+    for kind, names in (("test", TEST_GROUPS), ("dev", DEV_ONLY_GROUPS)):
+        for name in names:
+            if isinstance(groups.get(name), list):
+                found = (f"the dependency group `{name}`", _group(groups, name, set()))
+            elif isinstance(extras.get(name), list):
+                found = (f"the extra `{name}`", _extra(extras, name, own, set()))
+            if found:
+                break
+        for relative in REQUIREMENT_FILES[kind] if found is None else ():
+            if (root / relative).is_file():
+                found = (relative, _requirement_file(root / relative, set()))
+                break
+        if found:
+            break
+    if found is None:
+        return (), "test-requires: no test extra, dependency group or requirements file found"
+    source, texts = found
+    pinned = {canonicalize_name(g.package) for g in integrations}
+    kept, dropped = [], []
+    for text in dict.fromkeys(texts):
+        req = _requirement(text)
+        if req is None or canonicalize_name(req.name) == own:
+            continue
+        (dropped if canonicalize_name(req.name) in pinned else kept).append(text)
+    reason = f"test-requires: from {source}"
+    if dropped:
+        reason += f" (without {', '.join(dropped)}: each cell pins its integration)"
+    if "pytest" not in pinned and not any(
+        canonicalize_name(r.name) == "pytest" for r in map(_requirement, kept) if r
+    ):
+        kept.insert(0, "pytest")
+        reason += "; pytest added: the cells run it"
+    return tuple(kept), reason
+
+
+def _group(groups: dict, name: str, seen: set[str]) -> list[str]:
+    """A PEP 735 dependency group with its ``{include-group = …}`` entries expanded."""
+    if name in seen:
+        return []
+    seen.add(name)
+    out: list[str] = []
+    for item in groups.get(name) or []:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict) and isinstance(item.get("include-group"), str):
+            out += _group(groups, item["include-group"], seen)
+    return out
+
+
+def _extra(extras: dict, name: str, own: str, seen: set[str]) -> list[str]:
+    """An extra, with the project's own extras it names (``mylib[test,lint]``) expanded."""
+    if name in seen:
+        return []
+    seen.add(name)
+    out: list[str] = []
+    for text in _strings(extras.get(name)):
+        req = _requirement(text)
+        if req is not None and canonicalize_name(req.name) == own:
+            for extra in sorted(req.extras):
+                out += _extra(extras, extra, own, seen)
+        else:
+            out.append(text)
+    return out
+
+
+def _requirement_file(path: Path, seen: set[Path]) -> list[str]:
+    """The requirements of a pip requirements file (``-r`` followed; options, editables,
+    paths and URLs left out)."""
+    if path in seen or not path.is_file():
+        return []
+    seen.add(path)
+    out: list[str] = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = re.sub(r"(^|\s)#.*", "", line).strip()
+        included = re.match(r"^(-r|--requirement)[\s=]+(\S+)", line)
+        if included:
+            out += _requirement_file(path.parent / included.group(2), seen)
+        elif line and not line.startswith("-") and _requirement(line) is not None:
+            out.append(line)
+    return out
 
 
 def _with_repo(guess: Guess, client: IndexClient) -> Guess:
@@ -506,7 +716,7 @@ def describe(proposal: Proposal) -> str:
         lines += [f"  - {reason}" for reason in guess.reasons]
     for requirement, why in proposal.skipped:
         lines.append(f"not an integration: {requirement} ({why})")
-    for reason in (proposal.python_reason, proposal.tests_reason):
+    for reason in (proposal.python_reason, proposal.tests_reason, proposal.test_requires_reason):
         if reason:
             lines.append(reason)
     return "\n".join(lines)

@@ -147,7 +147,8 @@ LEGEND = (
     "🚫 install-failed / wrong-version · ⏭️ skipped · — not-applicable · ⏱️ timeout · "
     "❗ error (not judged: a cause on our side) · 🔁 flaky (failed, then passed when run "
     f"again: not a verdict) · {BEYOND} beyond declared support "
-    "(informational) · stale: the last run could not judge the cell; its last verdict is shown"
+    "(informational) · stale: the last run could not judge the cell; its last verdict is shown "
+    "· not yet run: the stored verdict was made under another configuration"
 )
 
 
@@ -175,7 +176,7 @@ def render_block(rows: list[Row]) -> str:
         symbol = _symbol(status)
         declared = row.declared
         declared_text = (
-            f"{code(declared, table=True)} ({integ.min_source})"
+            f"{code(declared, table=True)} ({', '.join(map(cell, row.declared_in))})"
             if declared
             else f"min {integ.min} ({integ.min_source})"
         )
@@ -183,7 +184,7 @@ def render_block(rows: list[Row]) -> str:
         out.append(
             f"| [{integ.name}](#{integ.name}) | {code(integ.package, table=True)} | "
             f"{declared_text} | {low} | {high} | {cell(row.latest_on_index or '?')} | "
-            f"{symbol} {status} | {', '.join(map(cell, row.pythons_ran)) or '—'} | "
+            f"{f'{symbol} {status}'.strip()} | {', '.join(map(cell, row.pythons_ran)) or '—'} | "
             f"{cell(row.last_run or 'never')} |"
         )
     for row in rows:
@@ -231,9 +232,10 @@ def _symbol(status: str) -> str:
 
 
 def _grid(row: Row) -> list[str]:
-    if not row.cells:
+    if not row.cells and not row.outdated:
         return ["No results yet: run `nox -s matrix`."]
     by_cell = {(r.label, r.python_xy): r for r in row.cells}
+    outdated = {(r.label, r.python_xy) for r in row.outdated}
     pythons = list(dict.fromkeys([*row.integration.python, *(k[1] for k in by_cell)]))
     header = " | ".join(map(cell, row.labels))
     lines = [f"| Python | {header} |", "|---" * (len(row.labels) + 1) + "|"]
@@ -242,7 +244,7 @@ def _grid(row: Row) -> list[str]:
         for label in row.labels:
             r = by_cell.get((label, python))
             if r is None:
-                cells.append("not run")
+                cells.append("not yet run" if (label, python) in outdated else "not run")
                 continue
             text = f"{cell(r.requested)} {r.status.symbol}"
             if not r.in_declared_range:
@@ -278,9 +280,13 @@ def _details(row: Row) -> list[str]:
     lines = [""] + [f"- ⚠️ {mark.text}" for mark in row.marks]
     answer = row.first_bad
     if answer is not None:
+        found = (
+            f"lowest passing version **{answer.first_good}** (failing below it: {answer.last_bad})"
+            if answer.direction == "first-good"
+            else f"first bad version **{answer.first_bad}** (last good {answer.last_good})"
+        )
         lines.append(
-            f"- 🔎 bisect: first bad version **{plain(answer.first_bad)}** "
-            f"(last good {plain(answer.last_good)}), Python {plain(answer.python)}"
+            f"- 🔎 bisect: {found}, Python {plain(answer.python)}"
             + (f" — {link('release notes', answer.notes_url)}" if answer.notes_url else "")
         )
     groups: dict[tuple, list] = {}
@@ -302,7 +308,32 @@ def _details(row: Row) -> list[str]:
     order = {label: index for index, label in enumerate(row.labels)}
     for key in sorted(groups, key=lambda k: (order.get(k[0], len(order)), k[1])):
         lines += _group(groups[key])
+    lines += _outdated(row, order)
     return lines if len(lines) > 1 else []
+
+
+def _outdated(row: Row, order: dict[str, int]) -> list[str]:
+    """Cells whose stored verdict was made under another configuration: not shown as theirs."""
+    groups: dict[tuple, list] = {}
+    for r in row.outdated:
+        key = (r.label, r.requested, r.status, r.declared, tuple(r.requirements))
+        groups.setdefault(key, []).append(r)
+    lines = []
+    for key in sorted(groups, key=lambda k: (order.get(k[0], len(order)), k[1])):
+        first = groups[key][0]
+        pythons = ", ".join(r.python_xy for r in groups[key])
+        then = []
+        if first.declared != row.declared:
+            then.append(f"declared {code(first.declared or 'none')}")
+        if first.requirements != row.integration.requirements(first.requested):
+            then.append(f"requirements {code(', '.join(first.requirements) or 'none')}")
+        lines.append(
+            f"- `{first.label}` {first.package} {first.requested} on Python {pythons}: not yet "
+            f"run under the current configuration (the stored verdict, {first.status.value}, "
+            f"was made under {' and '.join(then) or 'another compat.toml configuration'}; "
+            "run `nox -s matrix` or `compat run`)"
+        )
+    return lines
 
 
 def _group(results: list) -> list[str]:

@@ -59,6 +59,7 @@ _HEADING = re.compile(
     r"([ \t]*)(compatibility|known issues|next breaking change):[ \t]*\r?\n?", re.IGNORECASE
 )
 _DOC_PREFIXES = {"", "r", "u"}
+_SENTENCE_END = re.compile(r"[.!?;](?=\s)")  # the end of a sentence (or clause), before a space
 
 
 class MetadataError(CompatError):
@@ -113,8 +114,21 @@ def _upcoming(upcoming: Upcoming, package: str) -> str:
 
 
 def clean(text: str, limit: int = MAX_REASON) -> str:
-    """One printable line: no escapes or control characters, whitespace collapsed, capped."""
-    return normalise(text, one_line=True, limit=limit)
+    """One printable line: no escapes or control characters, whitespace collapsed, and cut
+    only between sentences: the whole sentences that fit in ``limit``, else the first one
+    whole up to twice that (longer: cut at a word, "…")."""
+    text = normalise(text, one_line=True)
+    if len(text) <= limit:
+        return text
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    fitting = [end for end in ends if end <= limit]
+    if fitting:
+        return text[: fitting[-1]] + " …"
+    first = ends[0] if ends else len(text)
+    if first <= 2 * limit:
+        return text[:first] + (" …" if first < len(text) else "")
+    cut = text[: 2 * limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut[limit:] else cut) + "…"
 
 
 def _items(items: Iterable[str], width: int) -> list[str]:

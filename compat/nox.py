@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import sys
 from pathlib import Path
 
@@ -31,6 +32,10 @@ from compat.runner import run_cell
 from compat.text import safe
 
 RERUN = "--rerun"
+# nox sets the root logger to DEBUG and prints every record: the HTTP client's connection
+# chatter is not for the session's output (the index client reports what matters itself).
+for _noisy in ("urllib3", "cachecontrol"):
+    logging.getLogger(_noisy).setLevel(logging.ERROR)
 
 
 def register(config: str | Path | None = None) -> Plan | None:

@@ -12,9 +12,11 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from packaging.version import Version
 
 from compat.fileio import write_atomic
 from compat.matrix import Integration, Matrix
@@ -77,17 +79,42 @@ class Plan:
         return self.latest_versions.get(integration.name)
 
 
+def minimum(integ: Integration, project: Project) -> tuple[str, str]:
+    """The version of the ``min`` cell and why. A ``min`` set in compat.toml is taken as
+    given; a floor read from pyproject.toml that is no release the range admits
+    (``==0.28.*``, ``>0.5``, a floor never released) becomes the lowest release that is."""
+    declared = integ.declared.floor(integ.python)
+    if declared != (integ.min, integ.min_source):
+        return integ.min, "declared minimum"
+    floor = Version(integ.min)
+    exact = project.release(floor)
+    if exact is not None and any(integ.declared.contains(floor, p) for p in integ.python):
+        return integ.min, "declared minimum"
+    candidates = [
+        r.version
+        for r in project.releases
+        if not r.yanked
+        and not r.version.is_prerelease
+        and (integ.versions is None or integ.versions.contains(r.version, prereleases=True))
+    ]
+    lowest = integ.declared.lowest_release(integ.min, candidates, integ.python)
+    if lowest is None:
+        return integ.min, "declared minimum"
+    return str(lowest), f"lowest release the declared floor {integ.min} admits"
+
+
 def picks_for(matrix: Matrix, integ: Integration, project: Project) -> list[Pick]:
     """The labelled versions the support policy selects for one integration."""
     declared = integ.declared
+    lowest, why = minimum(integ, project)
 
     def allowed(version) -> bool:
         return any(declared.contains(version, python) for python in integ.python)
 
     try:
-        return select(
+        picks = select(
             project.releases,
-            minimum=integ.min,
+            minimum=lowest,
             policy=matrix.settings.policy,
             exclude=integ.versions,
             prereleases=matrix.settings.prereleases,
@@ -96,6 +123,9 @@ def picks_for(matrix: Matrix, integ: Integration, project: Project) -> list[Pick
     except PolicyError as exc:
         where = matrix.root / integ.min_source
         raise PolicyError(f"{where}: integrations.{integ.name}: {exc}") from None
+    if lowest != integ.min:
+        picks[0] = replace(picks[0], why=why)
+    return picks
 
 
 def make_plan(matrix: Matrix, client: IndexClient) -> Plan:

@@ -10,8 +10,9 @@ of rendering: unchanged verdicts give unchanged files.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from compat import markdown
@@ -20,7 +21,7 @@ from compat.errors import CompatError
 from compat.fileio import write_together
 from compat.inputs import tool_version
 from compat.matrix import Integration, Matrix
-from compat.plan import Plan
+from compat.plan import Cell, Plan
 from compat.results import Loaded, Result, ResultError, Status, load_all, read_docs_json
 from compat.support import KnownIssue, Support, Upcoming
 
@@ -44,12 +45,19 @@ class Row:
     """What the docs say about one integration."""
 
     integration: Integration
-    cells: list[Result]  # the results of the plan's cells, in plan order
+    cells: list[Result]  # the results of the plan's cells under the current configuration
     labels: list[str]
-    history: list[Result]  # every result of the integration, bisect probes included
+    history: list[Result]  # every result with the current requirements, bisect probes included
     latest_on_index: str | None = None
     first_bad: Answer | None = None
     marks: list[Mark] = field(default_factory=list)
+    outdated: list[Result] = field(default_factory=list)  # plan cells run under another one
+
+    def inside(self, result: Result) -> bool:
+        """Whether the result's version is inside the declared range of the current pyproject
+        (the record's own flag may come from another one)."""
+        declared = self.integration.declared
+        return not declared or declared.contains(result.version, result.python_xy)
 
     def passing(self, in_range: bool = True) -> list[Version]:
         """Passing versions (inside the declared range unless ``in_range`` is False)."""
@@ -57,7 +65,7 @@ class Row:
             {
                 r.version
                 for r in self.history
-                if r.status.passing and (r.in_declared_range or not in_range)
+                if r.status.passing and (self.inside(r) or not in_range)
             }
         )
 
@@ -70,8 +78,16 @@ class Row:
 
     @property
     def declared(self) -> str:
-        """The declared specifier(s) of the package, as the cells saw them ("" = none)."""
-        return " or ".join(dict.fromkeys(r.declared for r in self.cells if r.declared))
+        """The declared specifier(s) of the package in the current pyproject.toml, one per
+        distinct Python marker outcome ("" = none)."""
+        declared = self.integration.declared
+        specs = (str(declared.specifier(python)) for python in self.integration.python)
+        return " or ".join(dict.fromkeys(spec for spec in specs if spec))
+
+    @property
+    def declared_in(self) -> tuple[str, ...]:
+        """Where the declared specifier comes from: ``pyproject.toml:12``."""
+        return self.integration.declared.sources
 
     @property
     def pythons_ran(self) -> list[str]:
@@ -126,25 +142,75 @@ def load_known(matrix: Matrix) -> Loaded:
 # -- facts -------------------------------------------------------------------------------------
 
 
+def same_requirements(integ: Integration, result: Result) -> bool:
+    """Whether ``result`` was made with the integration's current requirements at its version
+    (the pin, ``with``, ``deps``): only then is its verdict a fact about this configuration.
+    A record that does not say (no ``requirements``, written by hand) is not contradicted."""
+    return not result.requirements or result.requirements == integ.requirements(result.requested)
+
+
+def same_configuration(matrix: Matrix, integ: Integration, result: Result) -> bool:
+    """The current declared specifier for its Python, the current requirements and the rest
+    of the cell's configuration in compat.toml (``select``, ``tests``, ``test-requires``, …:
+    the ``configuration`` part of its key, when it has one): only such a record is shown as
+    the verdict of its cell."""
+    try:
+        declared = SpecifierSet(result.declared)
+    except InvalidSpecifier:
+        return False
+    if declared != integ.declared.specifier(result.python_xy):
+        return False
+    recorded = result.key.get("configuration")
+    if recorded and recorded != configuration(matrix, integ, result):
+        return False
+    return same_requirements(integ, result)
+
+
+def configuration(matrix: Matrix, integ: Integration, result: Result) -> str:
+    """The digest of the configuration a run of ``result``'s cell would have today."""
+    from compat.inputs import key
+
+    version = result.requested
+    cell = Cell(
+        integ.name, result.label, integ.package, version, result.python_xy,
+        tuple(integ.requirements(version)), "", select=integ.select, tests=integ.tests,
+    )  # fmt: skip
+    return key(matrix, cell, [], result.python)["configuration"]
+
+
 def build_rows(matrix: Matrix, results: dict[str, Result], plan: Plan | None) -> list[Row]:
-    """Pair each integration with its results (those of the plan's cells when known)."""
+    """Pair each integration with its results (those of the plan's cells when known).
+
+    A record made under another configuration (declared range, compat.toml) is not
+    shown as its cell's verdict: the cell is "not yet run under the current configuration"
+    (``Row.outdated``), or ``error`` when the last run of it could not judge it (its stale
+    mark). Facts (passing versions, marks) use every stored record with the current
+    requirements, whatever the plan, judged against the current declared range.
+    """
     rows = []
     for integ in matrix.integrations:
         mine = [r for r in results.values() if r.integration == integ.name]
         if plan is not None:
             cells = [c for c in plan.cells if c.integration == integ.name]
-            current = [
+            stored = [
                 results[c.session]
                 for c in cells
                 if c.session in results and results[c.session].requested == c.version
             ]
             labels = list(dict.fromkeys(c.label for c in cells))
-            sessions = {c.session for c in cells}
-            mine = [r for r in mine if r.session in sessions or r.is_bisect]
         else:
-            current = [r for r in mine if not r.is_bisect]
-            labels = label_order(current)
-        row = Row(integ, current, labels, mine)
+            stored = [r for r in mine if not r.is_bisect]
+            labels = label_order(stored)
+        current, outdated = [], []
+        for r in stored:
+            if same_configuration(matrix, integ, r):
+                current.append(r)
+            elif r.stale is not None:
+                current.append(_unjudged(integ, r))
+            else:
+                outdated.append(r)
+        history = [r for r in mine if same_requirements(integ, r)]
+        row = Row(integ, current, labels, history, outdated=outdated)
         row.latest_on_index = plan.latest(integ) if plan else None
         row.first_bad = _answer(matrix, integ, mine)
         row.marks = marks(row)
@@ -152,21 +218,43 @@ def build_rows(matrix: Matrix, results: dict[str, Result], plan: Plan | None) ->
     return rows
 
 
+def _unjudged(integ: Integration, old: Result) -> Result:
+    """The last run of a cell whose stored verdict came from another configuration, and which
+    could not judge it: an ``error`` with that run's reason (the old verdict is not shown)."""
+    assert old.stale is not None
+    return replace(
+        old,
+        status=Status.ERROR,
+        message=old.stale.message,
+        hint=old.stale.hint,
+        started=old.stale.at,
+        stale=None,
+        installed=None,
+        tests={"passed": 0, "failed": 0, "skipped": 0, "errors": 0},
+        failures=[],
+        deprecations=[],
+        notes=[],
+        requirements=integ.requirements(old.requested),
+        declared=str(integ.declared.specifier(old.python_xy)),
+        in_declared_range=integ.declared.contains(old.version, old.python_xy),
+    )
+
+
 def _answer(matrix: Matrix, integ: Integration, results: list[Result]) -> Answer | None:
-    """The bisect answer, unless a later run of its first-bad version passed."""
+    """The bisect answer, unless a later run of its first-bad version passed (of its
+    first-good version, for an upward search: failed)."""
     try:
         answer = load_answer(matrix.results_dir, integ.name)
     except ResultError:
         return None
-    if answer is None or not answer.found or answer.first_bad is None:
+    upward = answer is not None and answer.direction == "first-good"
+    found = answer and (answer.first_good if upward else answer.first_bad)
+    if answer is None or not answer.found or found is None:
         return None
     for r in results:
-        if (
-            r.requested == answer.first_bad
-            and r.python_xy == answer.python
-            and r.status.passing
-            and r.started > answer.found_at
-        ):
+        later = r.requested == found and r.python_xy == answer.python
+        contradicts = r.status.incompatible if upward else r.status.passing
+        if later and contradicts and r.started > answer.found_at:
             return None
     return answer
 
@@ -175,7 +263,10 @@ def marks(row: Row) -> list[Mark]:
     integ = row.integration
     found: list[Mark] = []
     passing = row.passing()
-    judged = [r for r in row.history if r.status.judged and r.in_declared_range]
+    judged = [r for r in row.history if r.status.judged and row.inside(r)]
+    floor = min(
+        (r.version for r in row.cells if r.label == "min"), default=_version(integ.min)
+    )  # the `min` cell: the declared floor, or the lowest release it admits
     failing_floor = sorted(
         (r.python_xy for r in row.cells if r.label == "min" and r.counts_against), key=_python_key
     )
@@ -185,8 +276,8 @@ def marks(row: Row) -> list[Mark]:
             {
                 r.version
                 for r in row.history
-                if r.python_xy in on and r.status.passing and r.in_declared_range
-                and r.version > _version(integ.min)
+                if r.python_xy in on and r.status.passing and row.inside(r)
+                and r.version > floor
             }
         )  # fmt: skip
         where = (
@@ -198,7 +289,7 @@ def marks(row: Row) -> list[Mark]:
             found.append(
                 Mark(
                     "raise-floor",
-                    f"raise the minimum to {higher[0]}: the declared minimum {integ.min} "
+                    f"raise the minimum to {higher[0]}: the declared minimum {floor} "
                     f"({integ.min_source}) fails{where}; the lowest passing version there is "
                     f"{higher[0]}",
                 )
@@ -207,11 +298,11 @@ def marks(row: Row) -> list[Mark]:
         found.append(
             Mark(
                 "no-pass",
-                f"no tested version inside the declared range passes ({integ.min} and up)",
+                f"no tested version inside the declared range passes ({floor} and up)",
             )
         )
-    beyond = [r for r in row.history if not r.in_declared_range and r.status.judged]
-    above = [r for r in beyond if r.version > _version(integ.min)]
+    beyond = [r for r in row.history if not row.inside(r) and r.status.judged]
+    above = [r for r in beyond if r.version > floor]
     lifted = sorted({r.version for r in above if r.status.passing})
     if lifted:
         caps = sorted({c for r in above for c in integ.declared.upper_bounds(r.python_xy)})
@@ -255,7 +346,7 @@ def support(row: Row, alerts: list[tuple[str, str]] = ()) -> Support:
     issues: dict[str, list[Result]] = {}
     for r in sorted(row.history, key=lambda r: r.version):
         bad = r.status.incompatible or (r.status is Status.DEPRECATED and r.usage_deprecations)
-        if bad and r.in_declared_range and r.label != "pre":
+        if bad and row.inside(r) and r.label != "pre":
             issues.setdefault(r.requested, []).append(r)
     known = tuple(
         KnownIssue(
@@ -266,11 +357,11 @@ def support(row: Row, alerts: list[tuple[str, str]] = ()) -> Support:
         )
         for version, results in issues.items()
     )
-    upcoming = [
-        Upcoming(r.requested, reason(r), "prerelease cell")
-        for r in row.cells
-        if r.label == "pre" and r.status.incompatible
-    ]
+    causes: dict[tuple[str, str], Result] = {}  # one entry per cause, not one per Python
+    for r in row.cells:
+        if r.label == "pre" and r.status.incompatible:
+            causes.setdefault((r.requested, r.failures[0].test if r.failures else reason(r)), r)
+    upcoming = [Upcoming(r.requested, reason(r), "prerelease cell") for r in causes.values()]
     tested = newest.version if newest else None
     upcoming += [
         Upcoming(version, text, "release alert")
@@ -315,6 +406,7 @@ def to_json(rows: list[Row]) -> dict:
         out[row.integration.name] = {
             "package": row.integration.package,
             "declared": row.declared,
+            "declared_in": list(row.declared_in),
             "declared_min": row.integration.min,
             "min_source": row.integration.min_source,
             "lowest_passing": str(passing[0]) if passing else None,

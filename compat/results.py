@@ -59,7 +59,7 @@ URL_RE = _exact(r"https?://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~!$&'*+,;=:@%/?-]*
 ANSWER_FIELDS = {
     "integration", "package", "python", "good", "bad", "found", "first_bad", "last_good",
     "skipped", "suspects", "failures", "cells", "notes_url", "problem", "unjudged", "nothing",
-    "found_at",
+    "found_at", "direction", "first_good", "last_bad",
 }  # fmt: skip
 
 
@@ -509,8 +509,13 @@ class _Reader:
         data = {k: v for k, v in data.items() if k in ANSWER_FIELDS}
         maybe = {
             key: self.version(data, key) if data.get(key) is not None else None
-            for key in ("first_bad", "last_good")
+            for key in ("first_bad", "last_good", "first_good", "last_bad")
         }
+        direction = data.get("direction", "first-bad")
+        if direction not in ("first-bad", "first-good"):
+            raise self.fail(
+                "direction", f"expected first-bad or first-good, got {direction!r}"[:120]
+            )
         return {
             "integration": self.value(data, "integration", INTEGRATION_RE),
             "package": self.value(data, "package", PACKAGE_RE),
@@ -543,6 +548,7 @@ class _Reader:
             "unjudged": self.flag(data, "unjudged", False),
             "nothing": self.flag(data, "nothing", False),
             "found_at": self.value(data, "found_at", DATE_RE) if data.get("found_at") else "",
+            "direction": direction,
         }
 
     def versions(self, data: dict, key: str) -> list[str]:

@@ -10,7 +10,11 @@ objects whose type it cannot see (``response.read()``); each with ``file:line``.
 
 Paths are dotted upstream paths; ``()`` marks a call result, so ``openai.OpenAI().chat`` is
 the ``chat`` attribute of an ``OpenAI`` instance. A ``method`` use has the method's name as
-its path.
+its path; such guesses come from test modules and from modules that import the upstream
+(elsewhere in a library they are mostly calls on its own objects).
+
+Which code is "yours" is decided once, in ``integration_files``: the project's own packages
+(``project_code``), the integration's tests and its ``file``.
 """
 
 from __future__ import annotations
@@ -74,8 +78,19 @@ def collect(paths: Iterable[Path], roots: Iterable[str] | None = None) -> list[U
             n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
         }
         found = _Visitor(_display(file), _import_helpers(tree)).run(tree)
-        uses.extend(u for u in found if u.kind == "method" or wanted is None or u.root in wanted)
+        imports = any(u.kind == "import" and (wanted is None or u.root in wanted) for u in found)
+        methods = wanted is None or imports or _is_test_module(file)
+        uses.extend(
+            u
+            for u in found
+            if (methods if u.kind == "method" else wanted is None or u.root in wanted)
+        )
     return [u for u in uses if u.kind != "method" or u.path not in own]
+
+
+def _is_test_module(file: Path) -> bool:
+    name = file.name
+    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
 
 
 def extract(source: str, filename: str = "<string>") -> list[Use]:
@@ -85,8 +100,9 @@ def extract(source: str, filename: str = "<string>") -> list[Use]:
 
 
 def integration_files(matrix, package: str) -> tuple[list[Path], list[str]]:
-    """The test files and ``file`` of the integration(s) of ``package`` in a matrix, and a
-    line for each configured path that does not exist."""
+    """The code whose uses of ``package`` count: the project's own packages, and the tests and
+    ``file`` of the integration(s) of ``package`` in a matrix; and a line for each configured
+    path that does not exist. ``compat apidiff`` and the release monitor both ask here."""
     from packaging.utils import canonicalize_name
 
     paths: list[Path] = []
@@ -100,7 +116,50 @@ def integration_files(matrix, package: str) -> tuple[list[Path], list[str]]:
                 paths.append(path)
             else:
                 missing.append(f"{item} (integration {integ.name}) does not exist")
+    if paths or missing:
+        paths += project_code(matrix.root)
     return list(dict.fromkeys(paths)), list(dict.fromkeys(missing))
+
+
+NOT_CODE = {"tests", "test", "docs", "doc", "examples", "example", "scripts", "benchmarks",
+            "build", "dist", "site-packages", "node_modules", "__pycache__"}  # fmt: skip
+NOT_MODULES = {"setup.py", "noxfile.py", "conftest.py", "tasks.py", "fabfile.py", "manage.py"}
+
+
+def packages(root: Path) -> list[Path]:
+    """The project's import packages: ``<pkg>`` folders with __init__.py, and under ``src/``
+    any folder of Python code (namespace packages such as ``src/opentelemetry`` included)."""
+    found = []
+    for base in (root / "src", root):
+        if not base.is_dir():
+            continue
+        for child in sorted(base.iterdir()):
+            if not child.is_dir() or child.name in NOT_CODE or child.name.startswith("."):
+                continue
+            if (child / "__init__.py").is_file() or (
+                base.name == "src" and any(child.rglob("*.py"))
+            ):
+                found.append(child)
+    return found
+
+
+def project_code(root: Path) -> list[Path]:
+    """The project's own modules: its packages, and single modules at the top or in src/
+    (not its tests, docs, examples, scripts or build files)."""
+    files = []
+    for package in packages(root):
+        for path in sorted(package.rglob("*.py")):
+            parts = path.relative_to(package).parts
+            if not any(p in NOT_CODE or p.startswith(".") for p in parts[:-1]):
+                files.append(path)
+    for base in (root, root / "src"):
+        if base.is_dir():
+            files += [
+                path
+                for path in sorted(base.glob("*.py"))
+                if path.name not in NOT_MODULES and not path.name.startswith("test_")
+            ]
+    return files
 
 
 def _python_files(paths: Iterable[Path]) -> list[Path]:

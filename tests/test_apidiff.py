@@ -337,3 +337,28 @@ def test_live_benign_patch_pair(tmp_path):
     )
     found = targeted_diff(IndexClient(PYPI), "requests", "2.32.2", "2.32.3", [code])
     assert found.certain == []
+
+
+def test_the_whole_library_is_checked_by_default(acme, tmp_path, capsys):
+    """The break sits in another module of the library than `file` and the tests."""
+    root = tmp_path / "lib"
+    (root / "tests").mkdir(parents=True)
+    (root / "tests/test_acme.py").write_text("from acme import Client\n\nClient(api_key='k')\n")
+    (root / "mylib/integrations").mkdir(parents=True)
+    (root / "mylib/__init__.py").write_text("")
+    (root / "mylib/integrations/__init__.py").write_text("")
+    (root / "mylib/integrations/acme.py").write_text("import acme\n")
+    (root / "mylib/adapters.py").write_text(
+        "from acme import LegacyClient\n\n\ndef legacy():\n    return LegacyClient()\n"
+    )
+    # No import of acme here: `.close()` is on the library's own objects, not a use.
+    (root / "mylib/pool.py").write_text("def drain(conn):\n    conn.close()\n")
+    (root / "compat.toml").write_text(
+        f'[settings]\nindex-url = "{acme.simple_url}"\n'
+        '[integrations.acme]\npackage = "acme-sdk"\nmin = "1.0"\n'
+        'tests = ["tests/test_acme.py"]\nfile = "mylib/integrations/acme.py"\n'
+    )
+    code, out, _ = run_cli(capsys, "acme-sdk", "1.0", "2.0", "--config", str(root / "compat.toml"))
+    assert code == 1
+    assert "acme.LegacyClient" in out and "adapters.py:1" in out
+    assert "pool.py" not in out

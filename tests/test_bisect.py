@@ -63,7 +63,7 @@ def test_bisect_defaults_from_stored_results(project: Path, capsys) -> None:
 
 
 def test_bisect_errors(project: Path, capsys) -> None:
-    assert main(["bisect", "acme", "--good", "1.9.0", "--bad", "1.0.0"]) == 2
+    assert main(["bisect", "acme", "--good", "1.5.0", "--bad", "1.5.0"]) == 2
     assert "must be older than" in capsys.readouterr().err
     assert main(["bisect", "acme", "--good", "1.0.5", "--bad", "1.9.0"]) == 2
     assert "1.0.5 does not exist on the index" in capsys.readouterr().err
@@ -129,3 +129,43 @@ def test_a_later_pass_of_the_first_bad_version_drops_the_answer(project: Path, c
     stored.write_text(json.dumps(data))
     assert main(["report"]) in (0, 1)
     assert "first bad version" not in docs.read_text()
+
+
+@pytest.fixture
+def failing_floor(index_server: IndexServer, tmp_path: Path, monkeypatch) -> Path:
+    """acme-sdk 1.0–1.3 lack greet(): the declared floor 1.0.0 fails, 1.4.0 and up pass."""
+    index_server.add(*(acme(f"1.{minor}.0", GREET if minor >= 4 else "") for minor in range(10)))
+    index_server.add_installed(*TOOLS)
+    index_server.add(*__import__("test_cells").RELEASES[-1:])  # noisy-lib
+    root = make_project(tmp_path / "proj", index_server)
+    monkeypatch.chdir(root)
+    return root
+
+
+def test_first_good_searches_a_failing_floor_upward(failing_floor: Path, capsys) -> None:
+    assert main(["bisect", "acme", "--good", "1.9.0", "--bad", "1.0.0"]) == 0  # automatic
+    out = capsys.readouterr().out
+    assert "1.0.0 fails → 1.9.0 passes, upward for the lowest passing release" in out
+    assert (
+        "lowest passing version: 1.4.0" in out and "highest failing version below it: 1.3.0" in out
+    )
+    answer = json.loads((failing_floor / ".compat/results/bisect-acme.answer.json").read_text())
+    assert answer["direction"] == "first-good" and answer["first_good"] == "1.4.0"
+    assert len(answer["cells"]) <= math.ceil(math.log2(8 + 1))
+    docs = (failing_floor / "docs/compatibility-matrix.md").read_text()
+    assert "lowest passing version **1.4.0** (failing below it: 1.3.0)" in docs
+    assert main(["bisect", "acme", "--first-good", "--good", "1.0.0", "--bad", "1.9.0"]) == 2
+    assert "--bad 1.9.0 must be older than --good 1.0.0 (first good)" in capsys.readouterr().err
+
+
+def test_a_failing_floor_is_bisected_upward_from_stored_results(
+    failing_floor: Path, capsys
+) -> None:
+    assert main(["run", "compat-acme-min", "compat-acme-latest"]) == 1  # 1.0 fails, 1.9 passes
+    capsys.readouterr()
+    assert main(["bisect", "acme"]) == 0  # "nothing to bisect" before: nothing fails above
+    out = capsys.readouterr().out
+    assert "lowest passing version: 1.4.0" in out
+    data = json.loads((failing_floor / "docs/compatibility-matrix.json").read_text())
+    marks = {m["kind"]: m["text"] for m in data["integrations"]["acme"]["marks"]}
+    assert marks["raise-floor"].startswith("raise the minimum to 1.4.0:")  # the probes count

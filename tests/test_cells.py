@@ -277,6 +277,8 @@ def test_compat_run_and_report_merge(
         "session": f"compat-acme-1.2-{PY}",
         "label": "1.2",
         "requested": "1.2.0",
+        "requirements": ["acme-sdk==1.2.0"],  # as a run of that cell records them
+        "key": {},  # not the key of the min cell it was copied from
         "status": "failed",
     }
     (elsewhere / f"compat-acme-1.2-{PY}.json").write_text(json.dumps(foreign))

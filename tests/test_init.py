@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import textwrap
 from pathlib import Path
 
@@ -72,8 +73,8 @@ def test_optional_dependency_groups_in_a_flat_layout(tmp_path: Path):
         "min: the floor 0.80.0 declared in pyproject.toml (project.optional-dependencies.crewai)",
     )
     skipped = dict(proposal.skipped)
-    assert (
-        skipped["requests>=2"] == "no extra and no module named after it, and a required dependency"
+    assert skipped["requests>=2"] == (
+        "no extra and no module named after it, and the project's code does not import it"
     )
     assert skipped["crewai-tools>=0.5"] == "co-installed with crewai by the group `crewai`"
     assert "openai>=1" not in skipped  # a development group is never read
@@ -247,8 +248,8 @@ def test_the_command_prints_why_and_edits_only_when_asked(tmp_path: Path, capsys
     out = capsys.readouterr().out
     assert "crewai: crewai (mylib/integrations/crewai.py)\n  - the optional-dependency" in out
     assert (
-        "not an integration: requests>=2 (no extra and no module named after it, and a required dependency)"
-        in out
+        "not an integration: requests>=2 (no extra and no module named after it, and the "
+        "project's code does not import it)" in out
     )
     assert "--- compat.toml (not written) ---\n# Written by `compat init`" in out
     assert not (root / "compat.toml").exists()
@@ -290,18 +291,140 @@ def test_namespace_src_layout_and_optional_only_dependencies(tmp_path: Path) -> 
     namespace package) and an extra not named after its packages."""
     root = tmp_path / "otel"
     (root / "src/opentelemetry/instrumentation/httpx").mkdir(parents=True)
-    (root / "src/opentelemetry/instrumentation/httpx/__init__.py").write_text("")
+    (root / "src/opentelemetry/instrumentation/httpx/__init__.py").write_text(
+        "from opentelemetry.instrumentation.httpx.version import __version__\n"
+    )  # an import of itself, not of a distribution named opentelemetry-*
+    (root / "src/opentelemetry/instrumentation/httpx/version.py").write_text("__version__ = 1\n")
     (root / "tests").mkdir()
     (root / "tests/test_httpx_integration.py").write_text("")
     (root / "tests/test_httpx2_integration.py").write_text("")
     (root / "pyproject.toml").write_text(
         '[project]\nname = "opentelemetry-instrumentation-httpx"\n'
-        'dependencies = ["wrapt >= 1.0.0, < 3.0.0"]\n'
+        'dependencies = ["wrapt >= 1.0.0, < 3.0.0", "opentelemetry-instrumentation == 0.66b2"]\n'
         '[project.optional-dependencies]\ninstruments-any = ["httpx >= 0.18.0", "httpx2 >= 2.0.0"]\n'
     )
-    found = {g.name: g for g in propose(root).integrations}
+    proposal = propose(root)
+    found = {g.name: g for g in proposal.integrations}
     assert set(found) == {"httpx", "httpx2"}  # wrapt is required: not an integration
+    assert "does not import it" in dict(proposal.skipped)["opentelemetry-instrumentation==0.66b2"]
     assert found["httpx"].file == "src/opentelemetry/instrumentation/httpx/__init__.py"
     assert found["httpx"].tests == ("tests/test_httpx_integration.py",)
     assert found["httpx2"].tests == ("tests/test_httpx2_integration.py",)
     assert any("optional dependency" in reason for reason in found["httpx2"].reasons)
+
+
+PY = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def test_a_plugin_for_packages_it_imports(tmp_path: Path, capsys) -> None:
+    """A pytest plugin for an HTTP client: its integrations are core dependencies it imports."""
+    root = project(
+        tmp_path,
+        f"""
+        [project]
+        name = "pytest-client"
+        version = "1"
+        requires-python = ">={PY}"
+        classifiers = [
+            "Programming Language :: Python :: 3.8",
+            "Programming Language :: Python :: {PY}",
+            "Programming Language :: Python :: 3.99",
+        ]
+        dependencies = ["client==0.28.*", "pytest==9.*", "typing-extensions>=4", "idna"]
+
+        [project.optional-dependencies]
+        testing = ["pytest-asyncio>=1,<2", "respx", "client[http2]"]
+        """,
+        ("tests/test_plugin.py",),
+    )
+    (root / "src/pytest_client").mkdir(parents=True)
+    (root / "src/pytest_client/__init__.py").write_text(
+        "from ._fixture import fixture\nimport pytest\n"
+    )
+    (root / "src/pytest_client/_fixture.py").write_text(
+        "import client\nfrom typing_extensions import Self\nfrom client._transports import X\n"
+    )
+    proposal = propose(root)
+    assert names(proposal) == {"client": "client", "pytest": "pytest"}
+    client, pytest_ = proposal.integrations
+    assert client.reasons[0] == (
+        "the project's code imports client (src/pytest_client/_fixture.py:1, "
+        "src/pytest_client/_fixture.py:3)"
+    )
+    assert (
+        pytest_.reasons[0] == "the project's code imports pytest (src/pytest_client/__init__.py:2)"
+    )
+    assert (client.floor, pytest_.floor) == ("0.28", "9")
+    assert client.select == pytest_.select == ""  # every test exercises what the code imports
+    skipped = dict(proposal.skipped)
+    assert (
+        skipped["typing-extensions>=4"] == "a backport of the standard library, not an integration"
+    )
+    assert "does not import it" in skipped["idna"]
+    assert proposal.python == (PY,)  # 3.8: not allowed by requires-python; 3.99: not here
+    assert "not found here: 3.99" in proposal.python_reason and "3.8" not in proposal.python_reason
+    assert proposal.test_requires == ("pytest-asyncio>=1,<2", "respx")
+    assert proposal.test_requires_reason == (
+        "test-requires: from the extra `testing` (without client[http2]: each cell pins its "
+        "integration)"
+    )
+    assert init.run(parser().parse_args(["--root", str(root), "--no-index"])) == 0
+    assert "client: client\n  - the project's code imports client" in capsys.readouterr().out
+    matrix = load(root / "compat.toml")
+    assert matrix.integration("client").min == "0.28"  # the plan takes the lowest 0.28.x
+    assert matrix.settings.python == (PY,)
+    assert matrix.settings.test_requires == ("pytest-asyncio>=1,<2", "respx")
+    assert matrix.integration("pytest").select == ""
+
+
+def test_test_requires_from_groups_and_requirement_files(tmp_path: Path) -> None:
+    groups = project(
+        tmp_path / "groups",
+        """
+        [project]
+        name = "mylib"
+        version = "1"
+        [project.optional-dependencies]
+        crewai = ["crewai>=1"]
+        [dependency-groups]
+        lint = ["ruff"]
+        test = [{include-group = "base"}, "pytest-mock"]
+        base = ["pytest>=8.2", "mylib[crewai]"]
+        """,
+    )
+    proposal = propose(groups)
+    assert proposal.test_requires == ("pytest>=8.2", "pytest-mock")
+    assert proposal.test_requires_reason == "test-requires: from the dependency group `test`"
+
+    files = project(
+        tmp_path / "files",
+        """
+        [project]
+        name = "mylib"
+        version = "1"
+        [project.optional-dependencies]
+        crewai = ["crewai>=1"]
+        """,
+        ("tests/test_smoke.py",),
+    )
+    (files / "requirements").mkdir()
+    (files / "requirements/base.txt").write_text("# shared\nhypothesis>=6  # property tests\n")
+    (files / "requirements/test.txt").write_text(
+        "-r base.txt\n--index-url https://example.org/simple\n-e .\npytest-cov\n./local-pkg\n"
+    )
+    proposal = propose(files)
+    assert proposal.test_requires == ("pytest", "hypothesis>=6", "pytest-cov")
+    assert proposal.test_requires_reason == (
+        "test-requires: from requirements/test.txt; pytest added: the cells run it"
+    )
+    write(proposal)
+    assert load(files / "compat.toml").settings.test_requires == proposal.test_requires
+
+    bare = project(
+        tmp_path / "bare",
+        '[project]\nname = "x"\ndependencies = ["crewai>=1"]\n',
+        ("x/__init__.py", "x/crewai.py"),
+    )
+    proposal = propose(bare)
+    assert proposal.test_requires == () and "no test extra" in proposal.test_requires_reason
+    assert "test-requires =" not in proposal.toml()

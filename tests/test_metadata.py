@@ -126,6 +126,25 @@ def test_outside_text_becomes_one_printable_line():
     assert "…" in block and len(block) < 800
 
 
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        # whole sentences that fit in 200 characters; never cut inside one
+        ("First sentence here. " + "Second one is much longer " * 10 + "end.",
+         "First sentence here. …"),
+        # one long sentence (no sentence end before the limit): kept whole up to twice that
+        ("ModuleNotFoundError: No module named 'transport' " + "(tests/test_plugin.py::test_x) " * 5,
+         "ModuleNotFoundError: No module named 'transport' " + "(tests/test_plugin.py::test_x) " * 4
+         + "(tests/test_plugin.py::test_x)"),
+        ("short. text.", "short. text."),
+    ],
+)  # fmt: skip
+def test_reasons_are_cut_between_sentences(text, kept):
+    from compat.metadata import clean
+
+    assert clean(text) == kept
+
+
 # -- every module shape ---------------------------------------------------------------------------
 
 SHAPES = {

@@ -48,10 +48,13 @@ def project(tmp_path: Path, integration: str = "", pyproject: str = "") -> Path:
 
 
 def result(label: str, version: str, python: str = "3.11", status=Status.PASSED, **kw) -> Result:
+    """A record as a run under the default project's configuration makes it."""
     return Result(
         f"compat-acme-{label}-{python}", "acme", label, "acme-sdk", version, python + ".1",
         status=status, installed=kw.pop("installed", version),
-        started=kw.pop("started", "2026-11-20T10:00:00Z"), **kw,
+        started=kw.pop("started", "2026-11-20T10:00:00Z"),
+        requirements=kw.pop("requirements", [f"acme-sdk=={version}"]),
+        declared=kw.pop("declared", ">=1.0"), **kw,
     )  # fmt: skip
 
 
@@ -139,7 +142,7 @@ def test_hostile_upstream_text_never_changes_the_page(tmp_path: Path) -> None:
 # -- the committed JSON is an input -------------------------------------------------------------
 
 
-def test_fresh_clone_and_partial_runs_keep_committed_verdicts(tmp_path: Path) -> None:
+def test_fresh_clone_and_partial_runs_keep_committed_verdicts(tmp_path: Path, capsys) -> None:
     old = [result("min", "1.0.0"), result("latest", "2.0.0", status=Status.FAILED)]
     text, data = page(tmp_path, old)
     root = tmp_path / "proj"
@@ -148,6 +151,10 @@ def test_fresh_clone_and_partial_runs_keep_committed_verdicts(tmp_path: Path) ->
     assert "freeze" not in data["integrations"]["acme"]["cells"][0]
     # A fresh clone: no results dir; the report renders what the JSON holds.
     assert main(["report", "--config", str(root / "compat.toml"), "--offline"]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "exit 1: 1 cell incompatible inside the declared range: compat-acme-latest-3.11 "
+        "(acme-sdk 2.0.0: failed) (details in the page; `compat issues` files them)"
+    )
     assert matrix.docs_path.read_text() == text
     # A partial run: one cell again (newer), the other committed verdict stays.
     save(result("latest", "2.0.0", started="2026-11-21T09:00:00Z"), matrix.results_dir)
@@ -231,11 +238,12 @@ def test_cap_lift_and_raise_floor_marks(tmp_path: Path) -> None:
     pyproject = (
         '[project]\nname = "mylib"\nversion = "1"\ndependencies = ["acme-sdk>=1.0,<=1.3.0"]\n'
     )
-    beyond = {"in_declared_range": False, "declared": ">=1.0,<=1.3.0"}
+    inside = {"declared": ">=1.0,<=1.3.0"}
+    beyond = {"in_declared_range": False, **inside}
     results = [
-        result("min", "1.0.0", status=Status.FAILED, failures=[Failure("t", "old API")]),
-        result("1.2", "1.2.0"),
-        result("max", "1.3.0"),
+        result("min", "1.0.0", status=Status.FAILED, failures=[Failure("t", "old API")], **inside),
+        result("1.2", "1.2.0", **inside),
+        result("max", "1.3.0", **inside),
         result("1.5", "1.5.0", **beyond),
         result("latest", "1.6.0", status=Status.FAILED, **beyond),
     ]
@@ -256,7 +264,10 @@ def test_cap_lift_and_raise_floor_marks(tmp_path: Path) -> None:
 def test_failures_beyond_the_declared_range_are_informational(tmp_path: Path) -> None:
     pyproject = '[project]\nname = "mylib"\nversion = "1"\ndependencies = ["acme-sdk>=1.0,<2"]\n'
     beyond = {"in_declared_range": False, "declared": ">=1.0,<2"}
-    results = [result("min", "1.0.0"), result("latest", "2.0.0", status=Status.FAILED, **beyond)]
+    results = [
+        result("min", "1.0.0", declared=">=1.0,<2"),
+        result("latest", "2.0.0", status=Status.FAILED, **beyond),
+    ]
     text, data = page(tmp_path, results, pyproject=pyproject)
     assert data["integrations"]["acme"]["status"] == "passed"
     assert "beyond declared support `>=1.0,<2`: informational" in text
@@ -289,3 +300,141 @@ def test_a_corrupt_bisect_answer_is_named(tmp_path: Path, capsys) -> None:
     assert main(["report", "--config", str(root / "compat.toml"), "--offline"]) == 2
     assert "bisect-acme.answer.json" in capsys.readouterr().err
     assert "| 3.11 | 1.0.0 ✅ |" in matrix.docs_path.read_text()
+
+
+# -- the current configuration ------------------------------------------------------------------
+
+WIDENED = '[project]\nname = "mylib"\nversion = "1"\ndependencies = ["acme-sdk==1.1.*"]\n'
+
+
+def test_the_declared_column_comes_from_the_current_pyproject(tmp_path: Path) -> None:
+    old = {"declared": ">=0.25", "in_declared_range": False}
+    results = [
+        result("min", "1.1.0", declared="==1.1.*"),
+        result("min", "1.1.0", "3.12", **old),  # an older record, under another range
+    ]
+    text, data = page(tmp_path, results, integration='min = "1.1.0"\n', pyproject=WIDENED)
+    summary = next(line for line in text.splitlines() if line.startswith("| [acme]"))
+    assert "| `==1.1.*` (pyproject.toml:4) |" in summary  # not compat.toml, where `min` is
+    assert ">=0.25" not in summary
+    assert data["integrations"]["acme"]["declared"] == "==1.1.*"
+    assert data["integrations"]["acme"]["declared_in"] == ["pyproject.toml:4"]
+
+
+def test_records_of_another_configuration_are_not_the_cells_verdict(tmp_path: Path) -> None:
+    old_range = {"declared": ">=0.25", "in_declared_range": False}
+    results = [
+        result("min", "1.1.0", declared="==1.1.*"),
+        result("latest", "2.0.0", "3.11", Status.INSTALL_FAILED, message="no", **old_range),
+        result(
+            "latest",
+            "2.0.0",
+            "3.12",
+            requirements=["acme-sdk==2.0.0", "gone<1"],
+            declared="==1.1.*",
+        ),  # fmt: skip
+    ]
+    text, data = page(tmp_path, results, pyproject=WIDENED)
+    assert "| 3.11 | 1.1.0 ✅ | not yet run |" in text
+    assert "| 3.12 | not run | not yet run |" in text
+    assert "🚫" not in text.split("## acme")[1] and "✅†" not in text
+    assert (
+        "- `latest` acme-sdk 2.0.0 on Python 3.11: not yet run under the current configuration "
+        "(the stored verdict, install-failed, was made under declared `>=0.25`; run "
+        "`nox -s matrix` or `compat run`)"
+    ) in text
+    assert (
+        "- `latest` acme-sdk 2.0.0 on Python 3.12: not yet run under the current configuration "
+        "(the stored verdict, passed, was made under requirements `acme-sdk==2.0.0, gone<1`; "
+        "run `nox -s matrix` or `compat run`)"
+    ) in text
+    assert data["integrations"]["acme"]["status"] == "passed"  # the old 🚫 is not counted
+    root = tmp_path / "proj"
+    assert main(["report", "--config", str(root / "compat.toml"), "--offline"]) == 0
+
+
+def test_stale_marks_only_for_verdicts_of_the_same_configuration(tmp_path: Path) -> None:
+    root = project(tmp_path, pyproject=WIDENED)
+    matrix = load(root / "compat.toml")
+    save(result("min", "1.1.0", declared="==1.1.*"), matrix.results_dir)
+    save(result("latest", "2.0.0", status=Status.INSTALL_FAILED, declared=">=0.25",
+                in_declared_range=False), matrix.results_dir)  # fmt: skip
+    for label, version in (("min", "1.1.0"), ("latest", "2.0.0")):
+        error = result(
+            label, version, status=Status.ERROR, message="Python 3.11 was not found",
+            hint="uv python install 3.11", started="2026-11-22T00:00:00Z", installed=None,
+            declared="==1.1.*",
+        )  # fmt: skip
+        save(error, matrix.results_dir)
+    write_docs(matrix, load_known(matrix).results, None)
+    text = matrix.docs_path.read_text()
+    assert "| 3.11 | 1.1.0 ✅ stale | 2.0.0 ❗† |" in text  # the old 🚫† is not shown as stale
+    assert (
+        "- ❗ `latest` acme-sdk 2.0.0 on Python 3.11: error — `Python 3.11 was not found`" in text
+    )
+    assert "🚫" not in text.split("## acme")[1]
+
+
+def test_raise_the_minimum_uses_every_stored_verdict(tmp_path: Path) -> None:
+    """0.28.0 passed in an earlier sweep under a label this plan no longer has."""
+    from compat.plan import Cell, Plan
+
+    root = project(tmp_path)
+    matrix = load(root / "compat.toml")
+    results = [
+        result("min", "1.0.0", status=Status.FAILED, failures=[Failure("t", "old API")]),
+        result("1.1", "1.1.0"),  # an earlier sweep's series label, not in this plan
+        result("1.2", "1.2.0"),
+        result("latest", "2.0.0"),
+    ]
+    cells = [
+        Cell("acme", label, "acme-sdk", version, "3.11", (f"acme-sdk=={version}",), "",
+             declared=">=1.0")
+        for label, version in (("min", "1.0.0"), ("1.2", "1.2.0"), ("latest", "2.0.0"))
+    ]  # fmt: skip
+    write_docs(matrix, {r.session: r for r in results}, Plan(matrix, cells))
+    data = json.loads(matrix.docs_path.with_suffix(".json").read_text())
+    marks = {m["kind"]: m["text"] for m in data["integrations"]["acme"]["marks"]}
+    assert marks["raise-floor"].startswith("raise the minimum to 1.1.0:")
+    assert data["integrations"]["acme"]["lowest_passing"] == "1.1.0"
+    text = matrix.docs_path.read_text()
+    assert "| 3.11 | 1.0.0 ❌ | 1.2.0 ✅ | 2.0.0 ✅ |" in text  # the old label is no cell
+
+
+def test_one_next_breaking_change_per_cause(tmp_path: Path) -> None:
+    from compat.metadata import render_block
+
+    why = (
+        "ModuleNotFoundError: No module named 'transport'. acme-sdk 3.0.0rc1 no longer installs "
+        "it; your code imports it, so declare it in your dependencies."
+    )
+    pre = [
+        result("pre", "3.0.0rc1", python, Status.FAILED,
+               failures=[Failure("tests/test_smoke.py::test_acme", why)])
+        for python in ("3.11", "3.12", "3.13")
+    ]  # fmt: skip
+    root = project(tmp_path)
+    rows = build_rows(load(root / "compat.toml"), {r.session: r for r in pre}, None)
+    facts = support(rows[0])
+    assert len(facts.next_breaking) == 1  # not once per Python
+    block = render_block(facts)
+    text = " ".join(block.split("Next Breaking Change:")[1].split())
+    assert "declare it in your dependencies. (tests/test_smoke.py::test_acme)" in text
+    assert "…" not in text
+
+
+def test_records_of_another_compat_toml_are_not_the_cells_verdict(tmp_path: Path) -> None:
+    """Another `select`, `tests` or `test-requires` is another cell: its key says so."""
+    from compat.report import configuration
+
+    root = project(tmp_path)
+    matrix = load(root / "compat.toml")
+    integ = matrix.integration("acme")
+    now = result("min", "1.0.0")
+    now.key = {"configuration": configuration(matrix, integ, now)}
+    before = result("latest", "2.0.0", status=Status.FAILED, key={"configuration": "0" * 16})
+    write_docs(matrix, {r.session: r for r in (now, before)}, None)
+    text = matrix.docs_path.read_text()
+    assert "| 3.11 | 1.0.0 ✅ | not yet run |" in text
+    assert "❌" not in text.split("## acme")[1]
+    assert "2.0.0 on Python 3.11: not yet run under the current configuration" in text

@@ -1,8 +1,9 @@
 """``compat apidiff PACKAGE OLD NEW [--uses PATH…] [--full] [--json]``: arguments and output.
 
 Importing this module does not import griffe (the engine is imported when the command runs).
-Without ``--uses`` inside a project, the integration's tests and ``file`` from compat.toml are
-the uses; ``--full`` (or no uses at all) lists every change of the public API instead.
+Without ``--uses`` inside a project, the whole library is the uses: the project's packages and
+the integration's tests and ``file`` from compat.toml (``compat.uses.integration_files``);
+``--full`` (or no uses at all) lists every change of the public API instead.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--uses",
         nargs="+",
         metavar="PATH",
-        help="keep only breakages touching this code (default: the integration's tests and "
-        "file from compat.toml; without them, the full API diff)",
+        help="keep only breakages touching this code (default: the project's packages and the "
+        "integration's tests and file from compat.toml; without them, the full API diff)",
     )
     which.add_argument(
         "--full", action="store_true", help="the full API diff, even inside a project"

@@ -52,7 +52,7 @@ TESTED = {
         "highest": "1.7.7",
         "passing": ("0.3.0", "0.3.86", "1.7.7"),
         "known_bad": {
-            "1.8.4": ("langchain-core 1.8.4 cannot be installed on this index: its own requirements are unresolvable — No solution found when resolving dependencies cause: Because on…", "1.7.7"),
+            "1.8.4": ("langchain-core 1.8.4 cannot be installed on this index: its own requirements are unresolvable — No solution found when resolving dependencies cause: Because only langchain-protocol<=0.0.20 is available and langchain-core>=1.8.4 depends on langchain-protocol>=0.0.22, we can conclude that langchain-core>=1.8.4 cannot…", "1.7.7"),
         },
     },
 }

@@ -8,7 +8,9 @@ Compatibility:
 Known Issues:
     1.8.4 does not install: langchain-core 1.8.4 cannot be installed on this index: its
         own requirements are unresolvable — No solution found when resolving
-        dependencies cause: Because only langchain-protocol<=0.0.20 is availab…
+        dependencies cause: Because only langchain-protocol<=0.0.20 is available and
+        langchain-core>=1.8.4 depends on langchain-protocol>=0.0.22, we can conclude
+        that langchain-core>=1.8.4 cannot be used. …
 
 Next Breaking Change:
     None known
