@@ -176,7 +176,7 @@ def render_block(rows: list[Row]) -> str:
         symbol = _symbol(status)
         declared = row.declared
         declared_text = (
-            f"{code(declared, table=True)} ({', '.join(map(cell, row.declared_in))})"
+            f"{code(declared, table=True)} ({', '.join(row.declared_in)})"
             if declared
             else f"min {integ.min} ({integ.min_source})"
         )

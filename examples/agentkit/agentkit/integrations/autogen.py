@@ -2,7 +2,7 @@
 
 Compatibility:
     autogen-agentchat: 0.4.2 - 0.7.5
-    Last tested: 0.7.5 (2026-11-25)
+    Last tested: 0.7.5 (2026-12-05)
     Python: 3.11, 3.12
 
 Known Issues:

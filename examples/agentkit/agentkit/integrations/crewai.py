@@ -2,7 +2,7 @@
 
 Compatibility:
     crewai: 0.80.0 - 1.15.30
-    Last tested: 1.15.30 (2026-11-25)
+    Last tested: 1.15.30 (2026-12-05)
     Python: 3.11, 3.12
 
 Known Issues:

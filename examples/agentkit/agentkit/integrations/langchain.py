@@ -2,7 +2,7 @@
 
 Compatibility:
     langchain-core: 0.3.0 - 1.7.7
-    Last tested: 1.7.7 (2026-11-25)
+    Last tested: 1.7.7 (2026-12-05)
     Python: 3.11, 3.12
 
 Known Issues:

@@ -1,8 +1,8 @@
 """agentkit's OpenAI integration: clients and the chat-completion call.
 
 Compatibility:
-    openai: 1.40.0 - 3.57.0
-    Last tested: 3.57.0 (2026-11-25)
+    openai: 1.40.0 - 3.63.0
+    Last tested: 3.63.0 (2026-12-05)
     Python: 3.11, 3.12
 
 Known Issues:
