@@ -320,6 +320,7 @@ def pytest_alone(project: Path, cells: list[dict], env: dict, jobs: int) -> Run:
 
 def sweep_once(mode: str, tmp: Path, index: IndexServer, args, base_env: dict) -> dict:
     """One repeat: every tool cold, warm and unchanged, each from an empty uv cache."""
+    load = os.getloadavg()[0]  # other work on the machine makes every number noisier
     project = tmp / "project"
     shutil.rmtree(project, ignore_errors=True)
     make_project(project, index.simple_url, args.selected, args.python)
@@ -357,7 +358,7 @@ def sweep_once(mode: str, tmp: Path, index: IndexServer, args, base_env: dict) -
         runs["tox + tox-uv", scenario] = timed(tox, project, envs["tox + tox-uv"], index)[0]
         alone.append(pytest_alone(project, cells, envs["nox-compat"], args.jobs).seconds)
     runs["pytest alone", "all"] = Run(statistics.median(alone))
-    return {"cells": len([c for c in cells if c["applicable"]]), "runs": runs}
+    return {"cells": len([c for c in cells if c["applicable"]]), "runs": runs, "load": load}
 
 
 # --- the report -----------------------------------------------------------------------------
@@ -388,7 +389,8 @@ def report(mode: str, repeats: list[dict], args) -> None:
         if mode == "none"
         else "index that sends Cache-Control: max-age=600 (as PyPI)"
     )
-    print(f"\n## {header}: {cells} cells, jobs {args.jobs}, median of {len(repeats)}\n")
+    print(f"\n## {header}: {cells} cells, jobs {args.jobs}, median of {len(repeats)}")
+    print(f"(load average before and after: {repeats[0]['load']:.1f}, {os.getloadavg()[0]:.1f})\n")
     print(
         "| scenario | nox-compat | nox + uv by hand | tox + tox-uv | pytest alone (limit) | nox-compat / tox | nox-compat / pytest |"
     )
@@ -413,7 +415,7 @@ def report(mode: str, repeats: list[dict], args) -> None:
     for scenario in SCENARIOS:
         processes = med["nox-compat", scenario].processes
         total = sum(processes.values())
-        kinds = ", ".join(f"{k} {v / cells:.2f}" for k, v in sorted(processes.items()))
+        kinds = ", ".join(f"{k} {v / cells:.2f}" for k, v in sorted(processes.items()) if v)
         print(f"  {TITLES[scenario]:<24} {total / cells:.2f}  ({kinds})")
     ours = {s: med["nox-compat", s].seconds for s in SCENARIOS}
     tox = {s: med["tox + tox-uv", s].seconds for s in SCENARIOS}

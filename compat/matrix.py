@@ -67,6 +67,7 @@ class Settings:
     notices: str | None = None  # path of the generated runtime-notices module
     notices_category: str = "UserWarning"
     snapshot: str = ""  # see the index as it was then (RFC 3339, UTC); "" = now
+    ci_jobs: int = 4  # the weekly workflow runs the cells in at most this many jobs
     refresh: bool = False  # not a key: ask the index again even when cached pages are fresh
 
     @property
@@ -415,7 +416,19 @@ class _Loader:
             notices=read.get(table, at, "notices", str, None),
             notices_category=read.get(table, at, "notices-category", str, "UserWarning"),
             snapshot=snapshot,
+            ci_jobs=self.ci_jobs(table, at),
         )
+
+    def ci_jobs(self, table: dict[str, Any], at: tuple[str, ...]) -> int:
+        """``ci-jobs``: 1 to 256 (GitHub's limit of jobs per matrix)."""
+        if "ci-jobs" not in table:
+            return Settings.ci_jobs
+        value = self.read.positive(table, at, "ci-jobs")
+        if value > MAX_CI_JOBS:
+            raise self.read.error(
+                (*at, "ci-jobs"), f"expected at most {MAX_CI_JOBS} (GitHub's limit), got {value}"
+            )
+        return value
 
     def integration(
         self, name: str, table: Any, settings: Settings, pyproject: dict, lines: list[str]
@@ -510,7 +523,9 @@ _SETTINGS_KEYS = [
     "python", "tests", "test-requires", "install-project", "results-dir", "docs",
     "index-url", "prereleases", "timeout", "policy", "pass-env", "deprecations",
     "notices", "notices-category", "snapshot",
+    "ci-jobs",
 ]  # fmt: skip
+MAX_CI_JOBS = 256
 _INTEGRATION_KEYS = [
     "package", "min", "versions", "python", "select", "tests", "with", "deps", "repo", "file",
 ]  # fmt: skip
