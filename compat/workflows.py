@@ -41,6 +41,9 @@ MATRIX_CRON = "0 6 * * 1"  # Monday 06:00 UTC, before the maintainers' Monday ro
 UPSTREAM_CRON = "0 8 * * *"  # daily 08:00 UTC
 CELL_MARGIN_MINUTES = 10  # setup and install around the cells' own timeouts
 MAX_JOB_MINUTES = 360  # GitHub-hosted runners stop a job after six hours
+# A hosted runner has at least 2 cores and `compat run` runs cells side by side: a job gets
+# at least two cells (one runner start-up, one download of what they share).
+CELLS_PER_JOB = 2
 
 
 def header(command: str, matrix: Matrix) -> str:
@@ -234,8 +237,9 @@ def pr_paths(matrix: Matrix) -> list[str]:
 
 def cell_groups(matrix: Matrix, cells: Sequence[Cell], jobs: int) -> dict:
     """The ``strategy.matrix`` of the weekly workflow's cell jobs: ``cells`` in at most
-    ``jobs`` groups of near-equal size, in plan order (an integration's cells stay together,
-    so one job downloads its distributions once).
+    ``jobs`` groups of near-equal size, at least ``CELLS_PER_JOB`` cells each when there are
+    enough, in plan order (an integration's cells stay together, so one job downloads its
+    distributions once).
 
     ``cells`` is whatever must run: give it fewer cells and fewer jobs run (none: an empty
     ``include``, and the cell job is skipped). Each group says its sessions, the Pythons its
@@ -243,7 +247,7 @@ def cell_groups(matrix: Matrix, cells: Sequence[Cell], jobs: int) -> dict:
     lets every cell use its whole ``timeout`` one after another.
     """
     cells = list(cells)
-    count = min(jobs, len(cells))
+    count = min(jobs, math.ceil(len(cells) / CELLS_PER_JOB))
     per_cell = math.ceil(matrix.settings.timeout / 60)
     groups, start = [], 0
     for number in range(1, count + 1):
