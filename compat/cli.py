@@ -210,9 +210,15 @@ def incompatible_line(rows) -> str:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from compat.workflows import cell_groups
+
+    if args.groups and args.format != "github":
+        raise ConfigError("--groups goes with --format github")
     plan = load_plan(args)
     if args.format == "json":
         print(json.dumps([c.to_dict() for c in plan.cells], indent=2))
+    elif args.groups:
+        print(json.dumps(cell_groups(plan.matrix, plan.cells, args.groups)))
     elif args.format == "github":
         print(json.dumps({"include": [github_entry(c) for c in plan.cells]}))
     else:
@@ -378,6 +384,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plan", parents=[common], help="print the cells the policy selects")
     p.add_argument("--format", choices=["table", "json", "github"], default="table")
+    p.add_argument(
+        "--groups",
+        type=positive_int,
+        metavar="N",
+        help="with --format github: the cells in at most N jobs (the weekly workflow's matrix)",
+    )
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("run", parents=[common], help="run cells (in parallel) and store results")

@@ -74,6 +74,7 @@ class Settings:
     snapshot: str = ""  # see the index as it was then (RFC 3339, UTC); "" = now
     audit: int = 1  # reusable verdicts re-run per sweep to check the reuse key
     reuse_networked: bool = False  # reuse verdicts whose tests used the network
+    ci_jobs: int = 4  # the weekly workflow runs the cells in at most this many jobs
     refresh: bool = False  # not a key: ask the index again even when cached pages are fresh
 
     @property
@@ -424,12 +425,24 @@ class _Loader:
             snapshot=snapshot,
             audit=self.count(table, at, "audit", 1),
             reuse_networked=read.get(table, at, "reuse-networked", bool, False),
+            ci_jobs=self.ci_jobs(table, at),
         )
 
     def count(self, table: dict, at: tuple[str, ...], key: str, default: int) -> int:
         value = self.read.get(table, at, key, int, default)
         if value < 0:
             raise self.read.error((*at, key), f"expected 0 or a positive integer, got {value}")
+        return value
+
+    def ci_jobs(self, table: dict[str, Any], at: tuple[str, ...]) -> int:
+        """``ci-jobs``: 1 to 256 (GitHub's limit of jobs per matrix)."""
+        if "ci-jobs" not in table:
+            return Settings.ci_jobs
+        value = self.read.positive(table, at, "ci-jobs")
+        if value > MAX_CI_JOBS:
+            raise self.read.error(
+                (*at, "ci-jobs"), f"expected at most {MAX_CI_JOBS} (GitHub's limit), got {value}"
+            )
         return value
 
     def integration(
@@ -525,7 +538,9 @@ _SETTINGS_KEYS = [
     "python", "tests", "test-requires", "install-project", "results-dir", "docs",
     "index-url", "prereleases", "timeout", "policy", "pass-env", "deprecations",
     "notices", "notices-category", "snapshot", "audit", "reuse-networked",
+    "ci-jobs",
 ]  # fmt: skip
+MAX_CI_JOBS = 256
 _INTEGRATION_KEYS = [
     "package", "min", "versions", "python", "select", "tests", "with", "deps", "repo", "file",
 ]  # fmt: skip

@@ -13,14 +13,18 @@ import json
 import math
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from compat.matrix import Matrix, read_toml
+
+if TYPE_CHECKING:
+    from compat.plan import Cell
 
 DEPENDABOT = ".github/dependabot.yml"
 MATRIX_WORKFLOW = ".github/workflows/integration-compatibility-matrix.yml"
@@ -35,7 +39,11 @@ CACHE = "actions/cache@v4"
 
 MATRIX_CRON = "0 6 * * 1"  # Monday 06:00 UTC, before the maintainers' Monday routine
 UPSTREAM_CRON = "0 8 * * *"  # daily 08:00 UTC
-CELL_MARGIN_MINUTES = 10  # setup and install around the cell's own timeout
+CELL_MARGIN_MINUTES = 10  # setup and install around the cells' own timeouts
+MAX_JOB_MINUTES = 360  # GitHub-hosted runners stop a job after six hours
+# A hosted runner has at least 2 cores and `compat run` runs cells side by side: a job gets
+# at least two cells (one runner start-up, one download of what they share).
+CELLS_PER_JOB = 2
 
 
 def header(command: str, matrix: Matrix) -> str:
@@ -227,15 +235,52 @@ def pr_paths(matrix: Matrix) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
+def cell_groups(matrix: Matrix, cells: Sequence[Cell], jobs: int) -> dict:
+    """The ``strategy.matrix`` of the weekly workflow's cell jobs: ``cells`` in at most
+    ``jobs`` groups of near-equal size, at least ``CELLS_PER_JOB`` cells each when there are
+    enough, in plan order (an integration's cells stay together, so one job downloads its
+    distributions once).
+
+    ``cells`` is whatever must run: give it fewer cells and fewer jobs run (none: an empty
+    ``include``, and the cell job is skipped). Each group says its sessions, the Pythons its
+    job sets up (the tool's own last: it is the default ``python``), and a job timeout that
+    lets every cell use its whole ``timeout`` one after another.
+    """
+    cells = list(cells)
+    count = min(jobs, math.ceil(len(cells) / CELLS_PER_JOB))
+    per_cell = math.ceil(matrix.settings.timeout / 60)
+    groups, start = [], 0
+    for number in range(1, count + 1):
+        size = len(cells) // count + (number <= len(cells) % count)
+        chunk, start = cells[start : start + size], start + size
+        pythons = sorted({c.python for c in chunk} | {tool_python(matrix)}, key=_python_key)
+        integrations = ", ".join(dict.fromkeys(c.integration for c in chunk))
+        groups.append(
+            {
+                "group": number,
+                "name": f"cells {number}/{count}: {integrations}",
+                "sessions": " ".join(c.session for c in chunk),
+                "python": "\n".join(pythons),
+                "minutes": min(MAX_JOB_MINUTES, size * per_cell + CELL_MARGIN_MINUTES),
+            }
+        )
+    return {"include": groups}
+
+
+def _python_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
 def matrix_workflow(matrix: Matrix) -> str:
-    """The weekly / pull-request workflow: plan → one job per cell → report and issues, and
-    (not on pull requests) the pull request that updates the generated files."""
+    """The weekly / pull-request workflow: plan → the cells in at most ``ci-jobs`` jobs →
+    report and issues, and (not on pull requests) the pull request that updates the
+    generated files."""
     layout = Layout.of(matrix)
     python = tool_python(matrix)
     results = layout.path(matrix.settings.results_dir)
     docs = layout.path(matrix.settings.docs)
     docs_json = str(PurePosixPath(docs).with_suffix(".json"))
-    cell_minutes = math.ceil(matrix.settings.timeout / 60) + CELL_MARGIN_MINUTES
+    jobs = matrix.settings.ci_jobs
     plan = {
         "runs-on": "ubuntu-latest",
         "timeout-minutes": 10,
@@ -243,18 +288,21 @@ def matrix_workflow(matrix: Matrix) -> str:
         "steps": [
             *_steps_setup(matrix, python),
             {
+                # The groups of cells to run (see `cell_groups`), at most `ci-jobs` of them.
                 "name": "Plan the cells",
                 "id": "plan",
-                "run": 'matrix="$(compat plan --format github)"\n'
+                "run": f'matrix="$(compat plan --format github --groups {jobs})"\n'
                 'echo "matrix=$matrix" >> "$GITHUB_OUTPUT"\n',
             },
         ],
     }
     cell = {
-        "name": "${{ matrix.session }}",
+        "name": "${{ matrix.name }}",
         "needs": "plan",
+        # No group (nothing to run): no job, and the report still runs.
+        "if": "${{ fromJSON(needs.plan.outputs.matrix).include[0] != null }}",
         "runs-on": "ubuntu-latest",
-        "timeout-minutes": cell_minutes,
+        "timeout-minutes": "${{ matrix.minutes }}",
         "strategy": {"fail-fast": False, "matrix": "${{ fromJSON(needs.plan.outputs.matrix) }}"},
         "steps": [
             *_steps_setup(matrix, "${{ matrix.python }}"),
@@ -265,18 +313,24 @@ def matrix_workflow(matrix: Matrix) -> str:
                 "uses": CACHE,
                 "with": {
                     "path": "~/.cache/uv",
-                    "key": "uv-${{ runner.os }}-py${{ matrix.python }}-${{ github.run_id }}",
-                    "restore-keys": "uv-${{ runner.os }}-py${{ matrix.python }}-",
+                    "key": "uv-${{ runner.os }}-cells${{ matrix.group }}-${{ github.run_id }}",
+                    "restore-keys": "uv-${{ runner.os }}-cells${{ matrix.group }}-\n"
+                    "uv-${{ runner.os }}-\n",
                 },
             },
-            {"name": "Run the cell", "run": "nox -s ${{ matrix.session }}"},
             {
-                "name": "Upload the result",
+                "name": "Run the cells",
+                "env": {"SESSIONS": "${{ matrix.sessions }}"},
+                "run": "# shellcheck disable=SC2086 # one argument per session: [a-z0-9._-]\n"
+                "compat run $SESSIONS\n",
+            },
+            {
+                "name": "Upload the results",
                 "if": "always()",
                 "uses": UPLOAD,
                 "with": {
-                    "name": "${{ matrix.session }}",
-                    "path": f"{results}/${{{{ matrix.session }}}}.json",
+                    "name": "compat-results-${{ matrix.group }}",
+                    "path": f"{results}/",
                     "if-no-files-found": "warn",
                 },
             },

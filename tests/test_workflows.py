@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +16,7 @@ from ruamel.yaml import YAML
 from compat import workflows
 from compat.cli import main
 from compat.matrix import load
+from compat.plan import Cell
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -219,25 +222,29 @@ def test_matrix_workflow_triggers_jobs_and_paths(project, capsys):
         workflows.MATRIX_WORKFLOW,
     ]
     jobs = data["jobs"]
-    assert all(isinstance(job["timeout-minutes"], int) for job in jobs.values())
     plan, cell, report = jobs["plan"], jobs["cell"], jobs["report"]
-    assert "compat plan --format github" in plan["steps"][-1]["run"]
+    assert all(isinstance(job["timeout-minutes"], int) for job in (plan, report, jobs["update"]))
+    assert "compat plan --format github --groups 4" in plan["steps"][-1]["run"]  # ci-jobs
     assert plan["outputs"]["matrix"] == "${{ steps.plan.outputs.matrix }}"
 
-    assert cell["needs"] == "plan" and cell["timeout-minutes"] == 17 + 10  # 1000 s, rounded up
+    # one job per group of cells (see test_cell_groups_*), skipped when there is none
+    assert cell["needs"] == "plan" and cell["timeout-minutes"] == "${{ matrix.minutes }}"
+    assert cell["if"] == "${{ fromJSON(needs.plan.outputs.matrix).include[0] != null }}"
     assert cell["strategy"] == {
         "fail-fast": False,
         "matrix": "${{ fromJSON(needs.plan.outputs.matrix) }}",
     }
+    run = next(step for step in cell["steps"] if step.get("name") == "Run the cells")
+    assert run["env"] == {"SESSIONS": "${{ matrix.sessions }}"}  # never expanded into the script
+    assert run["run"].splitlines()[-1] == "compat run $SESSIONS"
     runs = [step.get("run") for step in cell["steps"]]
-    assert "nox -s ${{ matrix.session }}" in runs
     assert "python -m pip install nox-compat -e ." in runs  # not nox-compat itself
     setup = next(s for s in cell["steps"] if s.get("uses") == "actions/setup-python@v5")
     assert setup["with"]["python-version"] == "${{ matrix.python }}"
     upload = cell["steps"][-1]
     assert upload["uses"] == "actions/upload-artifact@v4" and upload["if"] == "always()"
-    assert upload["with"]["name"] == "${{ matrix.session }}"
-    assert upload["with"]["path"] == "out/results/${{ matrix.session }}.json"
+    assert upload["with"]["name"] == "compat-results-${{ matrix.group }}"  # report: compat-*
+    assert upload["with"]["path"] == "out/results/"
 
     assert report["needs"] == ["plan", "cell"]
     assert report["permissions"] == {"contents": "read", "issues": "write"}
@@ -365,7 +372,7 @@ def test_monorepo_paths_are_relative_to_the_repository(monorepo, capsys):
     assert "libs/mylib/compat.toml" in data["on"]["pull_request"]["paths"]
     cell = data["jobs"]["cell"]
     assert cell["defaults"] == {"run": {"working-directory": "libs/mylib"}}
-    assert cell["steps"][-1]["with"]["path"] == "libs/mylib/out/results/${{ matrix.session }}.json"
+    assert cell["steps"][-1]["with"]["path"] == "libs/mylib/out/results/"
     assert "python -m pip install nox-compat" in [s.get("run") for s in cell["steps"]]
 
 
@@ -398,3 +405,88 @@ def test_bad_config_is_exit_2(tmp_path, capsys):
     assert main(["dependabot", "--config", str(tmp_path / "compat.toml")]) == 2
     assert "compat: error:" in capsys.readouterr().err
     assert not (tmp_path / ".github").exists()
+
+
+def cells(*spec: tuple[str, str, str]) -> list[Cell]:
+    """Cells from (integration, label, python)."""
+    return [
+        Cell(integration=i, label=label, package=i, version="1.0", python=py, requirements=(),
+             why="")
+        for i, label, py in spec
+    ]  # fmt: skip
+
+
+def test_cell_groups_split_the_plan_in_order_into_at_most_n_jobs(project):
+    matrix = load(project / "compat.toml")  # timeout 1000 s: 17 minutes a cell
+    plan = cells(
+        *[("crewai", label, py) for label in ("min", "1.1", "latest") for py in ("3.11", "3.12")],
+        ("openai", "min", "3.9"),
+        ("openai", "latest", "3.9"),
+    )
+    groups = workflows.cell_groups(matrix, plan, 3)["include"]
+    assert [g["sessions"].split() for g in groups] == [
+        ["compat-crewai-min-3.11", "compat-crewai-min-3.12", "compat-crewai-1.1-3.11"],
+        ["compat-crewai-1.1-3.12", "compat-crewai-latest-3.11", "compat-crewai-latest-3.12"],
+        ["compat-openai-min-3.9", "compat-openai-latest-3.9"],
+    ]
+    assert [g["group"] for g in groups] == [1, 2, 3]
+    assert [g["name"] for g in groups] == [
+        "cells 1/3: crewai",
+        "cells 2/3: crewai",
+        "cells 3/3: openai",
+    ]
+    # the cells' Pythons, and the tool's own (the newest of the matrix) last: the default
+    assert [g["python"] for g in groups] == ["3.11\n3.12", "3.11\n3.12", "3.9\n3.12"]
+    assert [g["minutes"] for g in groups] == [3 * 17 + 10, 3 * 17 + 10, 2 * 17 + 10]
+
+    # few cells: at least two a job (one runner start-up); nothing to run: no job at all
+    assert [
+        len(g["sessions"].split()) for g in workflows.cell_groups(matrix, plan[:2], 4)["include"]
+    ] == [2]
+    assert [
+        len(g["sessions"].split()) for g in workflows.cell_groups(matrix, plan[:5], 4)["include"]
+    ] == [2, 2, 1]
+    assert workflows.cell_groups(matrix, [], 4) == {"include": []}
+    # never past GitHub's six hours
+    many = cells(*[("crewai", f"1.{n}", "3.12") for n in range(30)])
+    assert workflows.cell_groups(matrix, many, 1)["include"][0]["minutes"] == 360
+
+
+def test_ci_jobs_setting_decides_the_groups_and_is_validated(project, capsys):
+    config = project / "compat.toml"
+    assert load(config).settings.ci_jobs == 4
+    generate(config, capsys)
+    config.write_text(
+        config.read_text().replace("timeout = 1000\n", "timeout = 1000\nci-jobs = 2\n")
+    )
+    rc, out, _ = generate(config, capsys, "--check")
+    assert rc == 1 and '+          matrix="$(compat plan --format github --groups 2)"' in out
+    for value, error in [
+        ("0", "compat.toml:6: settings.ci-jobs: expected a positive integer, got 0"),
+        ("257", "compat.toml:6: settings.ci-jobs: expected at most 256 (GitHub's limit), got 257"),
+        ('"4"', "compat.toml:6: settings.ci-jobs: expected an integer, got '4'"),
+    ]:
+        config.write_text(re.sub(r"ci-jobs = .*", f"ci-jobs = {value}", config.read_text()))
+        assert main(["workflows", "--config", str(config)]) == 2
+        assert error in capsys.readouterr().err
+
+
+def test_plan_prints_the_groups_of_the_plans_cells(index_server, tmp_path, capsys):
+    from pkgindex import Release
+
+    index_server.add(*(Release("acme-sdk", v) for v in ("1.0.0", "1.1.0", "2.0.0")))
+    (tmp_path / "tests/integration").mkdir(parents=True)
+    (tmp_path / "tests/integration/test_smoke.py").touch()
+    config = tmp_path / "compat.toml"
+    config.write_text(
+        f'[settings]\npython = ["3.11", "3.12"]\nindex-url = "{index_server.simple_url}"\n'
+        '[integrations.acme]\npackage = "acme-sdk"\nmin = "1.0.0"\n'
+    )
+    assert main(["plan", "--format", "github", "--config", str(config)]) == 0
+    sessions = [e["session"] for e in json.loads(capsys.readouterr().out)["include"]]
+    assert len(sessions) == 6  # min, 1.1 and latest on two Pythons
+    assert main(["plan", "--format", "github", "--groups", "2", "--config", str(config)]) == 0
+    groups = json.loads(capsys.readouterr().out)["include"]
+    assert [g["sessions"] for g in groups] == [" ".join(sessions[:3]), " ".join(sessions[3:])]
+    assert main(["plan", "--groups", "4", "--config", str(config)]) == 2
+    assert "--groups goes with --format github" in capsys.readouterr().err
