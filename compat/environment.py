@@ -25,6 +25,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from compat import procs
 from compat.matrix import Matrix
@@ -200,40 +201,222 @@ def resolve(step: Step, interpreter: str) -> list[str] | Problem:
     return pins
 
 
+def overriding_pin(matrix: Matrix, cell: Cell) -> str | None:
+    """The pin that overrides the project's own bound on the cell's package (uv
+    ``--override``), for a cell outside the declared range of an installed project: without
+    it a cell beyond a cap, a ``pre`` cell or a ``min`` below the floor could never install
+    with the project. uv applies it to every requirement on the package."""
+    if cell.in_declared_range or not cell.declared or not matrix.settings.install_project:
+        return None
+    return cell.requirements[0] if cell.requirements else None
+
+
+def override_note(matrix: Matrix, cell: Cell) -> str:
+    """What a cell says when its pin overrode the project's bound ("" when it did not)."""
+    if overriding_pin(matrix, cell) is None:
+        return ""
+    return (
+        f"installed with the project although it declares {cell.package}{cell.declared}: the "
+        f"project's bound was overridden for this cell (beyond declared support)"
+    )
+
+
 def _attributed(
     step: Step, interpreter: str, options: list[str], groups: dict[str, list[str]], failed: Problem
 ) -> Problem:
-    """Whose requirements cannot be resolved: the project's side alone (a configuration to
-    fix: ``error``), the upstream's own, or the two together (``install-failed``)."""
+    """Whose requirement cannot be installed with the pinned upstream version, found by real
+    resolutions of the groups one at a time: the upstream's own (``install-failed``), or one
+    of yours — the project's dependencies, ``test-requires``, ``with``/``deps`` — which is
+    an ``error`` naming the requirement, with a fix found by resolving it for real."""
     if failed.status is Status.ERROR:
         return failed
-    cell = step.cell
-    ours = [*groups["test-requires"], *groups.get("project", [])]
-    mine = _compile(step, interpreter, ours, options, "highest") if ours else []
-    if isinstance(mine, Problem):
-        if mine.status is Status.ERROR:
-            return mine
+    cell, root = step.cell, step.matrix.root
+
+    def compiled(requirements: list[str], resolution: str = "highest", override: bool = True):
+        found = _compile(step, interpreter, requirements, options, resolution, override=override)
+        if isinstance(found, Problem) and found.status is Status.ERROR:
+            raise _Unreachable(found)
+        return found
+
+    try:
+        ours = [*groups["test-requires"], *groups.get("project", [])]
+        mine = compiled(ours, override=False) if ours else []
+        if isinstance(mine, Problem):
+            return Problem(
+                Status.ERROR,
+                f"the project's own requirements (test-requires, the project) cannot be "
+                f"resolved on this index, whatever the upstream version — {mine.message}",
+                "fix `test-requires` in compat.toml or the project's dependencies",
+                mine.log,
+            )
+        pin, *extra = groups["integration"]
+        alone = compiled([pin])
+        if isinstance(alone, Problem):
+            return Problem(
+                Status.INSTALL_FAILED,
+                f"{cell.package} {cell.version} cannot be installed on this index: its own "
+                f"requirements are unresolvable — {alone.message}",
+                log=alone.log,
+            )
+        for group in ("with", "project", "test-requires"):
+            requirements = extra if group == "with" else groups.get(group, [])
+            together = compiled([pin, *requirements]) if requirements else []
+            if not isinstance(together, Problem):
+                continue
+            culprit = next(
+                (r for r in requirements if isinstance(compiled([pin, r]), Problem)), None
+            )
+            if culprit is None:
+                return Problem(
+                    Status.ERROR,
+                    _relative(
+                        f"{cell.package} {cell.version} cannot be installed together with "
+                        f"{_GROUP_NAMES[group]} (though with each of them alone) — "
+                        f"{together.message}",
+                        root,
+                    ),
+                    f"loosen {_GROUP_NAMES[group]}: uv's explanation names the requirements "
+                    "that cannot hold together",
+                    together.log,
+                )
+            return _conflict(step, compiled, groups, group, culprit)
+    except _Unreachable as exc:
+        return exc.problem
+    return Problem(
+        Status.ERROR,
+        _relative(
+            f"{cell.package} {cell.version} installs alone and with each group of your "
+            f"requirements, but not with all of them together — {failed.message}",
+            root,
+        ),
+        "loosen the requirements uv's explanation names (test-requires, with, deps, the "
+        "project's dependencies): they cannot hold together with this version",
+        failed.log,
+    )
+
+
+_GROUP_NAMES = {
+    "with": "the integration's `with`/`deps`",
+    "project": "the project's dependencies",
+    "test-requires": "`test-requires`",
+}
+
+
+class _Unreachable(Exception):  # noqa: N818 - carries the index problem out of the search
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def _conflict(step: Step, compiled, groups: dict[str, list[str]], group: str, culprit: str):
+    """The ``error`` for ``culprit`` (of ``group``), which cannot be installed with the pin;
+    the fix names a version of it that can (and the upstream versions that need it),
+    checked by resolving the whole cell with it."""
+    cell, matrix = step.cell, step.matrix
+    integ = matrix.integration(cell.integration)
+    upstream = f"{cell.package} {cell.version}"
+    why = compiled([groups["integration"][0], culprit]).message
+    try:
+        req = Requirement(culprit)
+    except InvalidRequirement:  # the project itself (dynamic dependencies): its path
         return Problem(
             Status.ERROR,
-            f"the project's own requirements (test-requires, the project) cannot be "
-            f"resolved on this index, whatever the upstream version — {mine.message}",
-            "fix `test-requires` in compat.toml or the project's dependencies",
-            mine.log,
+            _relative(f"the project cannot be installed with {upstream} — {why}", matrix.root),
+            "its dependencies (dynamic: read from its build) exclude this version; widen them",
         )
-    alone = _compile(step, interpreter, [f"{cell.package}=={cell.version}"], options, "highest")
-    if isinstance(alone, Problem) and alone.status is Status.INSTALL_FAILED:
-        return Problem(
-            Status.INSTALL_FAILED,
-            f"{cell.package} {cell.version} cannot be installed on this index: its own "
-            f"requirements are unresolvable — {alone.message}",
-            log=alone.log,
+    if group == "with":
+        with_names = {_name(w) for w in integ.with_}
+        source = (
+            f"`with` of [integrations.{integ.name}]"
+            if canonicalize_name(req.name) in with_names
+            else f"`deps` of [integrations.{integ.name}]"
         )
-    return Problem(
-        Status.INSTALL_FAILED,
-        f"{cell.package} {cell.version} cannot be installed together with this project's "
-        f"requirements (with, deps, test-requires, the project) — {failed.message}",
-        log=failed.log,
+    else:
+        source = "your dependencies (pyproject.toml)" if group == "project" else "`test-requires`"
+    message = _relative(
+        f"`{culprit}` ({source}) cannot be installed with {upstream} — {why}", matrix.root
     )
+    if canonicalize_name(req.name) == canonicalize_name(cell.package):
+        hint = (
+            f"`{culprit}` excludes {upstream}, which this cell pins: remove the bound on "
+            f"{cell.package} from {source}"
+        )
+        return Problem(Status.ERROR, message, hint)
+    newest = compiled([groups["integration"][0], req.name])
+    version = None if isinstance(newest, Problem) else _version_in(newest, req.name)
+    below, above = _range_needing(compiled, culprit, cell.package, cell.version)
+    if version is None:
+        hint = (
+            f"no version of {req.name} can be installed with {upstream}: require `{culprit}` "
+            f'only where it installs — `deps = {{ "{above}" = ["{culprit}"] }}` in '
+            f"[integrations.{integ.name}] instead of {source}"
+        )
+        return Problem(Status.ERROR, message, hint)
+    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+    marker = f"; {req.marker}" if req.marker else ""
+    alternative = f"{req.name}{extras}<={version}{marker}"
+    widened = f"{req.name}{extras}{_widened(req, version)}{marker}"
+    fixed = {
+        **groups,
+        ("integration" if group == "with" else group): [
+            alternative if r == culprit else r
+            for r in groups["integration" if group == "with" else group]
+        ],
+    }
+    if isinstance(compiled([r for g in fixed.values() for r in g]), Problem):
+        hint = (
+            f"{req.name} {version} installs with {upstream}, but not with the rest of your "
+            f"requirements: loosen `{culprit}` in {source} together with what uv's "
+            "explanation names"
+        )
+    elif group == "project":
+        hint = (
+            f"{req.name} {version} installs with {upstream}: widen your bound to `{widened}` "
+            f"if your code works with it — as declared, users cannot install the project "
+            f"with {upstream}"
+        )
+    else:
+        entry = f'deps = {{ "{below}" = ["{alternative}"], "{above}" = ["{culprit}"] }}'
+        hint = (
+            f"{req.name} {version} installs with {upstream}: require it by version range — "
+            f"move `{culprit}` from {source} to `{entry}` in [integrations.{integ.name}] — "
+            f"or widen it to `{widened}` if your tests work with both"
+        )
+    return Problem(Status.ERROR, message, hint)
+
+
+def _range_needing(compiled, culprit: str, package: str, version: str) -> tuple[str, str]:
+    """The versions of ``package`` that cannot have ``culprit`` (around ``version``) and the
+    others, as ``deps`` keys: below the lowest version that can (found with uv's
+    ``lowest-direct``), above the highest one, else that version alone."""
+    for resolution, newer in (("lowest-direct", True), ("highest", False)):
+        found = compiled([culprit, package], resolution, override=False)
+        bound = None if isinstance(found, Problem) else _version_in(found, package)
+        if bound is not None and (Version(bound) > Version(version)) == newer:
+            return (f"<{bound}", f">={bound}") if newer else (f">{bound}", f"<={bound}")
+    return f"=={version}", f"!={version}"
+
+
+def _version_in(pins: list[str], name: str) -> str | None:
+    """The version of ``name`` in resolved ``name==version`` lines."""
+    return installed_version([p.split(";")[0] for p in pins], name)
+
+
+def _widened(req: Requirement, version: str) -> str:
+    """``req``'s specifier changed to admit ``version``: the clauses that exclude it are
+    replaced by a bound at it (``>=1,<2`` with 0.23.8 gives ``<2,>=0.23.8``)."""
+    kept = [s for s in req.specifier if s.contains(version, prereleases=True)]
+    dropped = [s for s in req.specifier if not s.contains(version, prereleases=True)]
+    lower = any(s.operator in (">", ">=", "~=", "==", "===") for s in dropped)
+    bounds = [str(s) for s in kept] + [f">={version}" if lower or not dropped else f"<={version}"]
+    return ",".join(bounds)
+
+
+def _relative(text: str, root: Path) -> str:
+    """``text`` without the project's absolute path (uv names it as ``file:///…``)."""
+    for path in {str(root), str(root.resolve())}:
+        text = text.replace(f"file://{path}", ".").replace(path, ".")
+    return text
 
 
 def _pinned_as(requirements: list[str], pins: list[str]) -> list[str]:
@@ -273,14 +456,26 @@ def _name(requirement: str) -> str:
 
 
 def _compile(
-    step: Step, interpreter: str, requirements: list[str], options: list[str], resolution: str
+    step: Step,
+    interpreter: str,
+    requirements: list[str],
+    options: list[str],
+    resolution: str,
+    *,
+    override: bool = True,
 ) -> list[str] | Problem:
+    """uv's resolution of ``requirements``; ``override``: with the cell's overriding pin."""
     with tempfile.TemporaryDirectory(prefix="compat-") as tmp:
         infile = Path(tmp) / "requirements.in"
         infile.write_text("\n".join(requirements) + "\n", encoding="utf-8")
+        pin = overriding_pin(step.matrix, step.cell) if override else None
+        overrides = Path(tmp) / "overrides.txt"
+        if pin:
+            overrides.write_text(pin + "\n", encoding="utf-8")
         out = step.uv(
             "pip", "compile", "--python", interpreter, "--no-header", "--no-annotate",
-            "--quiet", "--resolution", resolution, *options, str(infile),
+            "--quiet", "--resolution", resolution, *options,
+            *(["--override", str(overrides)] if pin else []), str(infile),
             doing="resolving the requirements",
         )  # fmt: skip
     if out.code == 0:
