@@ -632,3 +632,40 @@ def top_level_names(step: Step, venv: Path, distributions: list[str]) -> list[st
 def freeze(step: Step, venv: Path) -> list[str]:
     out = step.uv("pip", "freeze", "--python", str(venv_python(venv)), doing="freezing")
     return [line for line in out.text.splitlines() if line and not line.startswith(("#", "Using "))]
+
+
+_OWNERS_SCRIPT = """\
+import importlib.metadata as m, json
+owners = {}
+for dist in m.distributions():
+    name = dist.metadata["Name"]
+    text = dist.read_text("top_level.txt")
+    tops = {n.strip() for n in text.split()} if text else {
+        f.parts[0][:-3] if f.parts[0].endswith(".py") else f.parts[0]
+        for f in dist.files or ()
+        if f.parts and not f.parts[0].endswith((".dist-info", ".data", ".pth"))
+        and f.parts[0] not in ("..", "__pycache__")
+    }
+    for top in tops:
+        if top.isidentifier() and name and name not in owners.setdefault(top, []):
+            owners[top].append(name)
+print(json.dumps(owners))
+"""
+
+
+def module_owners(step: Step, venv: Path) -> dict[str, list[str]]:
+    """The distributions installed in ``venv`` that provide each top-level module (what
+    ``importlib.metadata.packages_distributions`` gives on Python 3.10+; this runs on 3.9)."""
+    out = procs.run(
+        [str(venv_python(venv)), "-c", _OWNERS_SCRIPT],
+        cwd=step.matrix.root,
+        env=uv_env(),
+        deadline=step.deadline,
+        doing="reading the installed packages",
+        keep_all=True,
+    )
+    try:
+        found = json.loads(out.text.strip().splitlines()[-1]) if out.code == 0 else {}
+    except (ValueError, IndexError):
+        return {}
+    return {str(k): [str(d) for d in v] for k, v in found.items() if isinstance(v, list)}

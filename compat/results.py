@@ -137,6 +137,16 @@ class Stale:
     at: str
 
 
+@dataclass(frozen=True)
+class Observed:
+    """The verdict a cell's own run gave, when reading the integration's cells together made
+    it an ``error`` (``compat.attribution``); kept so that a later reading can give it back."""
+
+    status: Status
+    message: str
+    hint: str
+
+
 @dataclass
 class Result:
     """What one cell run found (the JSON schema of DESIGN.md, typed)."""
@@ -167,6 +177,7 @@ class Result:
     declared: str = ""  # the declared specifier of the package for this Python ("" = none)
     log_tail: str = ""
     stale: Stale | None = None
+    observed: Observed | None = None  # this error re-reads a run that gave this verdict
     fingerprint: str = ""  # the inputs of the verdict (see compat.fingerprint)
     snapshot: str = ""  # the --exclude-newer date the index was seen at
     schema: int = SCHEMA
@@ -331,6 +342,7 @@ class _Reader:
             declared=self.text(data, "declared", ""),
             log_tail=self.text(data, "log_tail", ""),
             stale=self.stale(data.get("stale")),
+            observed=self.observed(data.get("observed")),
             fingerprint=self.text(data, "fingerprint", ""),
             snapshot=self.text(data, "snapshot", ""),
         )
@@ -345,6 +357,17 @@ class _Reader:
             self.text(value, "hint", ""),
             self.text(value, "at", ""),
         )
+
+    def observed(self, value: Any) -> Observed | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.fail("observed", "expected an object")
+        try:
+            status = Status(value.get("status"))
+        except ValueError:
+            raise self.fail("observed", f"unknown status {value.get('status')!r}"[:120]) from None
+        return Observed(status, self.text(value, "message", ""), self.text(value, "hint", ""))
 
     def records(self, data: dict, key: str) -> list[dict]:
         value = data.get(key, [])
@@ -399,10 +422,16 @@ class Loaded:
 
 
 def _newer(new: Result, old: Result) -> bool:
-    """Newest wins; an ``error`` never replaces a judged verdict of the same version."""
+    """Newest wins; an ``error`` never replaces a judged verdict of the same version (but
+    one that re-reads a run, ``observed``, is that run's verdict)."""
     if new.started < old.started:
         return False
-    return new.status.judged or not old.status.judged or new.requested != old.requested
+    return (
+        new.status.judged
+        or new.observed is not None
+        or not old.status.judged
+        or new.requested != old.requested
+    )
 
 
 class StoreError(CompatError):
@@ -430,7 +459,7 @@ def save(result: Result, results_dir: Path) -> Path:
     """Store ``result``; an ``error`` beside a judged verdict of the same version marks it stale."""
     path = result_path(results_dir, result.session)
     stored = result
-    if not result.status.judged and path.exists():
+    if not result.status.judged and result.observed is None and path.exists():
         try:
             old = Result.from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
         except (OSError, ValueError, ResultError):

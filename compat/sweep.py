@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TextIO
 
+from compat import attribution, procs
 from compat import environment as envs
-from compat import procs
 from compat.errors import Interrupted
 from compat.matrix import Matrix
 from compat.plan import Cell
@@ -156,10 +156,25 @@ def run_cells(
             futures = [pool.submit(one, cell) for cell in cells]
             results = [r for f in futures if (r := f.result()) is not None]
         interrupted = procs.stopping() and procs.stop_signal()
+        if not interrupted:
+            results = reattributed(matrix, results, known or {})
     progress.close()
     if interrupted:
         raise Interrupted(interrupted)
     return results
+
+
+def reattributed(matrix: Matrix, results: list[Result], known: dict[str, Result]) -> list[Result]:
+    """``results`` once each integration's cells are read together with the stored ones
+    (``compat.attribution.reattribute``); every verdict that changes is stored."""
+    every = {**known, **{r.session: r for r in results}}
+    changed = {
+        r.session: r
+        for r in attribution.reattribute(every.values(), attribution.index_provides(matrix))
+    }
+    for result in changed.values():
+        save(result, matrix.results_dir)
+    return [changed.get(r.session, r) for r in results]
 
 
 def summary(results: list[Result]) -> str:

@@ -154,6 +154,47 @@ def test_declared_cap(index, tmp_path, capsys) -> None:
     assert run(root, "issues", "--dry-run") == 0
 
 
+def test_cells_beyond_the_cap_install_with_the_project(index, tmp_path, capsys) -> None:
+    """install-project = true (the default): the project's own cap would make every cell
+    beyond it unresolvable; the cell's pin overrides it, says so, and the cap-lift mark
+    appears."""
+    index.add(
+        *(acme(f"1.{m}.0") for m in range(4)),
+        acme("1.4.0", "def greet():\n    return 'no'\n"),
+        acme("1.5.0rc1"),
+    )
+    root = tmp_path / "p"
+    library(root, ["acme-sdk>=1.0,<1.3"], {"mylib/__init__.py": "import acme_sdk\n"})
+    project(
+        root,
+        index,
+        pyproject="",
+        settings="prereleases = true",
+        tests={
+            "tests/test_acme.py": "import mylib\n\n\ndef test_acme():\n    assert mylib.acme_sdk.greet() == 'hi'\n"
+        },
+    )
+    config = root / "compat.toml"
+    config.write_text(config.read_text().replace("install-project = false", ""))
+    assert run(root, "run", "--all") == 0, capsys.readouterr()
+    results = stored(root)
+    assert results["max"].status is Status.PASSED and not results["max"].notes
+    assert results["1.3"].status is Status.PASSED
+    assert results["pre"].status is Status.PASSED and results["pre"].installed == "1.5.0rc1"
+    latest = results["latest"]
+    assert latest.status is Status.FAILED and not latest.in_declared_range
+    note = (
+        "installed with the project although it declares acme-sdk<1.3,>=1.0: the project's "
+        "bound was overridden for this cell (beyond declared support)"
+    )
+    assert latest.notes == [note] and results["pre"].notes == [note]
+    assert any(line.startswith("mylib @ ") or line.startswith("mylib==") for line in latest.freeze)
+    assert run(root, "report") == 0
+    data = json.loads((root / "docs/compatibility-matrix.json").read_text())["integrations"]["acme"]
+    marks = {m["kind"]: m["text"] for m in data["marks"]}
+    assert marks["cap-lift"] == "cap `<1.3` could be lifted: 1.3.0, 1.5.0rc1 pass (1.4.0 fails)"
+
+
 def test_index_down_between_runs_keeps_the_verdicts(index, tmp_path, capsys) -> None:
     index.add(acme("1.0.0"), acme("1.1.0"))
     index.max_age = 0  # every resolution asks the index
