@@ -325,21 +325,19 @@ def _conflict(step: Step, compiled, groups: dict[str, list[str]], group: str, cu
             "its dependencies (dynamic: read from its build) exclude this version; widen them",
         )
     if group == "with":
-        with_names = {_name(w) for w in integ.with_}
-        source = (
-            f"`with` of [integrations.{integ.name}]"
-            if canonicalize_name(req.name) in with_names
-            else f"`deps` of [integrations.{integ.name}]"
-        )
+        in_with = canonicalize_name(req.name) in {_name(w) for w in integ.with_}
+        field = "`with`" if in_with else "`deps`"
+        source = f"{field} of [integrations.{integ.name}]"
     else:
-        source = "your dependencies (pyproject.toml)" if group == "project" else "`test-requires`"
+        field = "your dependencies" if group == "project" else "`test-requires`"
+        source = "your dependencies (pyproject.toml)" if group == "project" else field
     message = _relative(
         f"`{culprit}` ({source}) cannot be installed with {upstream} — {why}", matrix.root
     )
     if canonicalize_name(req.name) == canonicalize_name(cell.package):
         hint = (
             f"`{culprit}` excludes {upstream}, which this cell pins: remove the bound on "
-            f"{cell.package} from {source}"
+            f"{cell.package} from {field}"
         )
         return Problem(Status.ERROR, message, hint)
     newest = compiled([groups["integration"][0], req.name])
@@ -349,7 +347,7 @@ def _conflict(step: Step, compiled, groups: dict[str, list[str]], group: str, cu
         hint = (
             f"no version of {req.name} can be installed with {upstream}: require `{culprit}` "
             f'only where it installs — `deps = {{ "{above}" = ["{culprit}"] }}` in '
-            f"[integrations.{integ.name}] instead of {source}"
+            f"[integrations.{integ.name}] instead of {field}"
         )
         return Problem(Status.ERROR, message, hint)
     extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
@@ -366,7 +364,7 @@ def _conflict(step: Step, compiled, groups: dict[str, list[str]], group: str, cu
     if isinstance(compiled([r for g in fixed.values() for r in g]), Problem):
         hint = (
             f"{req.name} {version} installs with {upstream}, but not with the rest of your "
-            f"requirements: loosen `{culprit}` in {source} together with what uv's "
+            f"requirements: loosen `{culprit}` in {field} together with what uv's "
             "explanation names"
         )
     elif group == "project":
@@ -377,10 +375,11 @@ def _conflict(step: Step, compiled, groups: dict[str, list[str]], group: str, cu
         )
     else:
         entry = f'deps = {{ "{below}" = ["{alternative}"], "{above}" = ["{culprit}"] }}'
+        how = "replace it in `deps` by" if field == "`deps`" else f"move it from {field} to"
         hint = (
             f"{req.name} {version} installs with {upstream}: require it by version range — "
-            f"move `{culprit}` from {source} to `{entry}` in [integrations.{integ.name}] — "
-            f"or widen it to `{widened}` if your tests work with both"
+            f"{how} `{entry}` in [integrations.{integ.name}] — or widen it to `{widened}` if "
+            "your tests work with both"
         )
     return Problem(Status.ERROR, message, hint)
 
