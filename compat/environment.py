@@ -245,7 +245,8 @@ def _attributed(
             return Problem(
                 Status.ERROR,
                 f"the project's own requirements (test-requires, the project) cannot be "
-                f"resolved on this index, whatever the upstream version — {mine.message}",
+                f"resolved on this index, whatever the upstream version — "
+                f"{_relative(mine.message, root)}",
                 "fix `test-requires` in compat.toml or the project's dependencies",
                 mine.log,
             )
@@ -412,10 +413,12 @@ def _widened(req: Requirement, version: str) -> str:
 
 
 def _relative(text: str, root: Path) -> str:
-    """``text`` without the project's absolute path (uv names it as ``file:///…``)."""
-    for path in {str(root), str(root.resolve())}:
-        text = text.replace(f"file://{path}", ".").replace(path, ".")
-    return text
+    """``text`` without the project's absolute path (uv names it as ``file:///…``) nor the
+    home directory (uv's cache)."""
+    for path in sorted({str(root), str(root.resolve())}, key=len, reverse=True):
+        text = text.replace(f"file://{path}", ".").replace(path + "/", "").replace(path, ".")
+    home = str(Path.home())
+    return text.replace(home + "/", "~/") if len(home) > 1 else text
 
 
 def _pinned_as(requirements: list[str], pins: list[str]) -> list[str]:
@@ -506,7 +509,23 @@ def uv_problem(matrix: Matrix, output: str) -> Problem:
             "the stored verdicts are kept — run again when the index answers",
             output,
         )
+    if _project_failed(matrix.root, output):
+        return Problem(
+            Status.ERROR,
+            f"the project itself could not be built or installed — {_relative(reason, matrix.root)}",
+            "fix the project's build (its build backend, build requirements or the metadata "
+            "they read, as uv's explanation says); no upstream version was judged",
+            output,
+        )
     return Problem(Status.INSTALL_FAILED, reason, log=output)
+
+
+def _project_failed(root: Path, output: str) -> bool:
+    """Whether uv failed on the project itself (``Failed to build `mylib @ file://…```)."""
+    return any(
+        re.search(rf"Failed to [^`\n]*`[^`\n]* @ file://{re.escape(str(path))}/?`", output)
+        for path in {root, root.resolve()}
+    )
 
 
 def _shown(url: str) -> str:

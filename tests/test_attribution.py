@@ -265,3 +265,21 @@ def test_a_dependency_of_yours_that_excludes_the_upstream(index, tmp_path) -> No
         '["acme-tools<=1.0"], ">=1.1.0" = ["acme-tools>=2"] }` in [integrations.acme] — '
         "or widen it to `acme-tools>=1.0` if your tests work with both"
     )
+
+
+def test_a_project_that_cannot_be_built_is_yours(index, tmp_path) -> None:
+    index.add(acme("1.0.0"), acme("1.1.0"))
+    root = installed_project(tmp_path / "p", index, {"mylib/__init__.py": ""}, {})
+    backend = root / "_build/backend.py"
+    backend.write_text(
+        backend.read_text().replace(
+            "def build_wheel(",
+            "def build_wheel(*a, **k):\n    raise RuntimeError('no wheel today')\n\n\ndef _unused(",
+        )
+    )
+    assert run(root, "run", "--all") == 2
+    for result in stored(root).values():
+        assert result.status is Status.ERROR
+        assert result.message.startswith("the project itself could not be built or installed — ")
+        assert "no wheel today" in result.message and str(root) not in result.message
+        assert "fix the project's build" in result.hint
