@@ -490,8 +490,9 @@ def _compile(
 
 
 def uv_problem(matrix: Matrix, output: str) -> Problem:
-    """What a failed uv step means: the index out of reach (ours), else the upstream's."""
-    reason = key_sentences(output)
+    """What a failed uv step means: the index out of reach or the project's build (ours),
+    else the upstream's."""
+    reason = _relative(key_sentences(output), matrix.root)
     index = matrix.settings.index
     if _HASH.search(output):
         return Problem(
@@ -512,7 +513,7 @@ def uv_problem(matrix: Matrix, output: str) -> Problem:
     if _project_failed(matrix.root, output):
         return Problem(
             Status.ERROR,
-            f"the project itself could not be built or installed — {_relative(reason, matrix.root)}",
+            f"the project itself could not be built or installed — {reason}",
             "fix the project's build (its build backend, build requirements or the metadata "
             "they read, as uv's explanation says); no upstream version was judged",
             output,
@@ -598,7 +599,43 @@ def sync(step: Step, venv: Path, pins: list[str]) -> Problem | None:
             "pip", "sync", "--python", str(venv_python(venv)), *matrix.settings.index.uv_args(),
             *reinstall, str(lock), doing="installing",
         )  # fmt: skip
-    return uv_problem(matrix, out.text) if out.code else None
+    return install_problem(step, venv, out.text) if out.code else None
+
+
+_BUILD_FAILED = re.compile(
+    r"Failed to (?:download and )?build `([A-Za-z0-9][\w.-]*)(?:==([^`\s]+))?`"
+)
+
+
+def install_problem(step: Step, venv: Path, output: str) -> Problem:
+    """A failed install, attributed: a distribution that cannot be built is the upstream's
+    when its own requirements pull it in (``install-failed``), else yours (``error``)."""
+    problem = uv_problem(step.matrix, output)
+    failed = _BUILD_FAILED.search(output)
+    if problem.status is not Status.INSTALL_FAILED or failed is None:
+        return problem
+    cell, matrix = step.cell, step.matrix
+    name, version = failed.group(1), failed.group(2) or ""
+    options = [
+        *matrix.settings.index.uv_args(),
+        *(["--exclude-newer", snapshot] if (snapshot := matrix.settings.snapshot) else []),
+    ]
+    python = str(venv_python(venv))
+    alone = _compile(step, python, [cell.requirements[0]], options, "highest")
+    if isinstance(alone, Problem) or _version_in(alone, name) is not None:
+        return problem  # the upstream's own requirements need it
+    built = f"{name} {version}".strip()
+    return Problem(
+        Status.ERROR,
+        _relative(
+            f"{built}, which your requirements need (not {cell.package} {cell.version}), "
+            f"cannot be built on Python {cell.python} — {problem.message}",
+            matrix.root,
+        ),
+        f"bound {name} in the requirement that pulls it in (test-requires, with, deps or "
+        "your dependencies) to versions with a wheel for this Python, or that build here",
+        output,
+    )
 
 
 def project_name(matrix: Matrix) -> str:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from pathlib import Path
 
 import pytest
 from pkgindex import IndexServer, Release
 from projects import library
-from test_verdicts import acme, project, run, stored
+from test_verdicts import PY, acme, project, run, stored
 
 from compat.results import Status, load_all, read
 
@@ -283,3 +284,35 @@ def test_a_project_that_cannot_be_built_is_yours(index, tmp_path) -> None:
         assert result.message.startswith("the project itself could not be built or installed — ")
         assert "no wheel today" in result.message and str(root) not in result.message
         assert "fix the project's build" in result.hint
+
+
+def test_a_distribution_that_cannot_be_built_is_whose_requirement_pulls_it(index, tmp_path) -> None:
+    """An sdist that does not build: the upstream's when its own requirements need it,
+    yours when only your test-requires do."""
+    index.add(
+        acme("1.0.0"),
+        acme("1.1.0", requires=["brick"]),
+        Release("brick", "1.0", sdist_only=True),  # no build backend: uv cannot build it
+        Release("helper", "1.0", requires=["brick"]),
+    )
+    root = project(tmp_path / "p", index)
+    assert run(root, "run", "--all") == 1
+    upstream = stored(root)["latest"]
+    assert upstream.status is Status.INSTALL_FAILED  # acme-sdk 1.1.0 needs it
+    assert "`brick==1.0`" in upstream.message and str(Path.home()) + "/" not in upstream.message
+    assert stored(root)["min"].status is Status.PASSED
+    config = root / "compat.toml"
+    config.write_text(
+        config.read_text().replace(
+            'test-requires = ["pytest"]', 'test-requires = ["pytest", "helper"]'
+        )
+    )
+    shutil.rmtree(root / ".compat")
+    assert run(root, "run", "--all") == 2
+    low = stored(root)["min"]
+    assert low.status is Status.ERROR
+    assert low.message.startswith(
+        f"brick 1.0, which your requirements need (not acme-sdk 1.0.0), cannot be built on Python {PY}"
+    )
+    assert low.hint.startswith("bound brick in the requirement that pulls it in")
+    assert stored(root)["latest"].status is Status.INSTALL_FAILED
