@@ -622,9 +622,16 @@ def install_problem(step: Step, venv: Path, output: str) -> Problem:
     ]
     python = str(venv_python(venv))
     alone = _compile(step, python, [cell.requirements[0]], options, "highest")
-    if isinstance(alone, Problem) or _version_in(alone, name) is not None:
-        return problem  # the upstream's own requirements need it
     built = f"{name} {version}".strip()
+    if isinstance(alone, Problem):
+        return problem
+    if _version_in(alone, name) is not None:  # the upstream's own requirements need it
+        return Problem(
+            Status.INSTALL_FAILED,
+            f"{built}, which {cell.package} {cell.version} requires, cannot be built on Python "
+            f"{cell.python} — {problem.message}",
+            log=output,
+        )
     return Problem(
         Status.ERROR,
         _relative(
