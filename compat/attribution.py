@@ -85,6 +85,8 @@ class Installed:
     upstream: tuple[str, ...] = ()  # the integration's distributions: its package, `with`
     project: str = ""  # the project's distribution, when it is installed in the cell
     paths: dict[str, str] = field(default_factory=dict)  # absolute path -> how it is shown
+    # The distribution named after a module on the index (``index_distribution``), if any.
+    on_index: Callable[[str], str | None] = lambda module: None
 
     def dists(self, top: str) -> list[str]:
         return self.owners.get(top, [])
@@ -265,9 +267,13 @@ def _missing(result: Result, missing: Missing, installed: Installed) -> None:
         f"{missing.error}"
     )
     dist = known_distribution(missing.module)
-    provider = (
-        f"`{dist}` (it provides `{top}`)" if dist else f"the distribution that provides `{top}`"
-    )
+    named = None if dist else installed.on_index(top)
+    if dist:
+        provider = f"`{dist}` (it provides `{top}`)"
+    elif named:
+        provider = f"`{named}` (the distribution of that name on the index; check that it provides `{top}`)"
+    else:
+        provider = f"the distribution that provides `{top}`"
     result.hint = f"add {provider} to {where}"
 
 
@@ -620,7 +626,28 @@ def _yours(result: Result, versions: list[str]) -> Result:
     )
 
 
-# -- reading releases (the one part with I/O) ----------------------------------------------------
+# -- reading the index (the one part with I/O) -------------------------------------------------
+
+
+def index_distribution(matrix: Matrix) -> Callable[[str], str | None]:
+    """The distribution named after a module (``pytest_asyncio`` -> ``pytest-asyncio``) when
+    the matrix's index has one, else None (also when the index cannot answer)."""
+    from compat.errors import CompatError
+    from compat.index import IndexClient
+
+    client = IndexClient(matrix.settings.index_url)
+
+    def named(module: str) -> str | None:
+        if not module.isidentifier():
+            return None
+        name = canonicalize_name(module)
+        try:
+            client.project(name)
+        except (CompatError, OSError, ValueError):
+            return None
+        return name
+
+    return named
 
 
 def index_provides(matrix: Matrix) -> Provides:

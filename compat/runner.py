@@ -321,6 +321,7 @@ def classify(
         tuple(upstream),
         envs.project_name(matrix) if matrix.settings.install_project else "",
         attribution.cell_paths(matrix.root, venv, _python_prefix(venv)),
+        attribution.index_distribution(matrix),
     )
     attribution.verdict(result, report, out, matrix, installed)
     note = envs.override_note(matrix, cell)

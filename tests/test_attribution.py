@@ -138,6 +138,19 @@ def test_missing_module_hints_name_the_distribution(index, tmp_path) -> None:
         assert result.hint.startswith(
             "acme-transport 1.0 is installed, but without `acme_transport.legacy`"
         )
+    # A module named like a distribution on the index: that one is named.
+    index.add(Release("acme-helper", "1.0"))
+    (root / "tests/conftest.py").write_text("import acme_helper\n")
+    assert run(root, "run", "--all") == 2
+    assert stored(root)["min"].hint == (
+        "add `acme-helper` (the distribution of that name on the index; check that it "
+        "provides `acme_helper`) to `test-requires`"
+    )
+    (root / "tests/conftest.py").write_text("import nowhere_to_be_found\n")
+    assert run(root, "run", "--all") == 2
+    assert stored(root)["min"].hint == (
+        "add the distribution that provides `nowhere_to_be_found` to `test-requires`"
+    )
 
 
 ASYNC_TESTS = """\
