@@ -212,7 +212,11 @@ def _no_report(result: Result, code: int, text: str, installed: Installed, tests
         _cannot_run(result, code, text, installed, tests)
     else:
         result.status = Status.FAILED
-        result.message = f"pytest did not finish (exit code {code}): {last_error(text)}"
+        frames = _SITE_PACKAGES.findall(text)
+        if frames and installed.is_upstream(frames[-1]):
+            result.message = _fails_early(result, installed, frames[-1], last_error(text))
+        else:
+            result.message = f"pytest did not finish (exit code {code}): {last_error(text)}"
 
 
 def _cannot_run(result: Result, code: int, text: str, installed: Installed, tests: str) -> None:
@@ -225,7 +229,7 @@ def _cannot_run(result: Result, code: int, text: str, installed: Installed, test
     frames = _SITE_PACKAGES.findall(text)
     if frames and installed.is_upstream(frames[-1]):
         result.status = Status.FAILED
-        result.message = f"{frames[-1]} fails before any test runs: {last_error(text)}"
+        result.message = _fails_early(result, installed, frames[-1], last_error(text))
         return
     result.status = Status.ERROR
     result.message = f"pytest could not run (exit code {code}): {last_error(text)}"
@@ -245,7 +249,7 @@ def _missing(result: Result, missing: Missing, installed: Installed) -> None:
         return
     if importer_top and installed.is_upstream(importer_top):  # the upstream's own import
         result.status = Status.FAILED
-        result.message = f"{importer_top} fails before any test runs: {missing.error}"
+        result.message = _fails_early(result, installed, importer_top, missing.error)
         return
     kind, where = _kind(importer, importer_top, installed)
     result.status = Status.ERROR
@@ -275,6 +279,13 @@ def _missing(result: Result, missing: Missing, installed: Installed) -> None:
     else:
         provider = f"the distribution that provides `{top}`"
     result.hint = f"add {provider} to {where}"
+
+
+def _fails_early(result: Result, installed: Installed, top: str, error: str) -> str:
+    """The message of an upstream that fails while pytest starts (in module ``top``)."""
+    dist = (installed.dists(top) or [result.package])[0]
+    version = _version(result.freeze, dist) or ""
+    return f"{dist} {version} fails before any test runs (in `{top}`): {error}".replace("  ", " ")
 
 
 def _importer_top(importer: str) -> str:

@@ -224,3 +224,52 @@ def test_observed_is_checked_when_read(tmp_path) -> None:
     path.write_text(json.dumps(data))
     with pytest.raises(ResultError, match="observed: unknown status 'exploded'"):
         read(path)
+
+
+PYTEST_CRASH = """\
+Traceback (most recent call last):
+  File "<venv>/lib/python3.12/site-packages/_pytest/assertion/rewrite.py", line 359, in _rewrite_test
+    co = compile(tree, fn_, "exec", dont_inherit=True)
+TypeError: required field "lineno" missing from alias
+"""
+PLUGIN = """\
+Error while loading plugin "mylib".
+<venv>/lib/python3.12/site-packages/mylib/__init__.py:1: in <module>
+    import h11
+E   ModuleNotFoundError: No module named 'h11'
+"""
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "owners", "status", "message", "hint"),
+    [
+        (1, PYTEST_CRASH, {"_pytest": ["pytest"]}, Status.FAILED,
+         "pytest 6.1.0 fails before any test runs (in `_pytest`): TypeError: required field", ""),
+        (1, PYTEST_CRASH, {}, Status.FAILED, "pytest did not finish (exit code 1): TypeError", ""),
+        (3, PLUGIN, {"mylib": ["mylib"]}, Status.ERROR,
+         "`<venv>/lib/python3.12/site-packages/mylib/__init__.py` (your code) imports `h11`, which is "
+         "not installed in the cell", "add the distribution that provides `h11` to your dependencies"),
+        (4, "ERROR: usage: pytest [options]\nerror: unrecognized arguments: --bogus\n", {}, Status.ERROR,
+         "pytest could not run (exit code 4): error: unrecognized arguments: --bogus",
+         "check `tests` (tests), `select` and your pytest configuration"),
+        (4, CONFTEST, {"mylib": ["mylib"], "h11": ["h11"]}, Status.ERROR,
+         "`<venv>/lib/python3.12/site-packages/mylib/__init__.py` (your code) imports `h11`, which "
+         "h11 0.14 (installed) does not have", "h11 0.14 is installed, but without `h11`"),
+    ],
+)  # fmt: skip
+def test_verdict_without_a_report(tmp_path, code, text, owners, status, message, hint) -> None:
+    from compat import procs
+    from compat.attribution import Installed, verdict
+    from compat.matrix import load
+
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "compat.toml").write_text(
+        '[settings]\ntests = ["tests"]\n\n[integrations.pytest]\npackage = "pytest"\nmin = "6.1.0"\n'
+    )
+    result = cell("min", "6.1.0", Status.NOT_APPLICABLE, freeze=["pytest==6.1.0", "h11==0.14"])
+    result.integration, result.package = "pytest", "pytest"
+    installed = Installed(owners, ("pytest",), "mylib")
+    verdict(result, None, procs.Output(code, text), load(tmp_path / "compat.toml"), installed)
+    assert result.status is status
+    assert result.message.startswith(message), result.message
+    assert result.hint.startswith(hint), result.hint

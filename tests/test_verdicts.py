@@ -487,5 +487,5 @@ def test_an_upstream_that_breaks_pytest_start_up_is_red(index, tmp_path, capsys)
     results = stored(root)
     assert results["min"].status is Status.PASSED
     assert results["latest"].status is Status.FAILED
-    assert "acme_sdk fails before any test runs" in results["latest"].message
+    assert "acme-sdk 1.1.0 fails before any test runs (in `acme_sdk`)" in results["latest"].message
     assert "cgi_removed_in_this_python" in results["latest"].message
