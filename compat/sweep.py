@@ -23,7 +23,7 @@ from compat import environment as envs
 from compat.errors import Interrupted
 from compat.matrix import Matrix
 from compat.plan import Cell
-from compat.results import Result, ensure_writable, save
+from compat.results import Result, Status, ensure_writable, save
 from compat.runner import error_result, run_cell
 
 
@@ -74,6 +74,17 @@ class Progress:
                 self.stream.write("\r\033[K")
             self.stream.write(line + "\n")
             self._status()
+
+    def reread(self, result: Result, was: Status) -> None:
+        """A verdict changed by reading the integration's cells together."""
+        with self.lock:
+            self.failed += result.counts_against - (was.incompatible and result.in_declared_range)
+            if self.live:
+                self.stream.write("\r\033[K")
+            self.stream.write(
+                f"{was.symbol} → {result.status.symbol} {result.status.value:<14} {result.session} "
+                f"(read with the integration's other cells)\n    {result.message}\n"
+            )
 
     def close(self) -> None:
         """End the live line so that what is printed next starts on a line of its own."""
@@ -157,7 +168,11 @@ def run_cells(
             results = [r for f in futures if (r := f.result()) is not None]
         interrupted = procs.stopping() and procs.stop_signal()
         if not interrupted:
+            before = {r.session: r.status for r in results}
             results = reattributed(matrix, results, known or {})
+            for result in results:
+                if result.status is not before[result.session]:
+                    progress.reread(result, before[result.session])
     progress.close()
     if interrupted:
         raise Interrupted(interrupted)

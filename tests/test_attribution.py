@@ -182,8 +182,13 @@ def test_a_failure_on_every_version_is_yours(index, tmp_path, capsys) -> None:
         )
         assert "async def functions are not natively supported" in result.message
         assert "pytest-asyncio" in result.hint
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "fails on every tested version" in out and "2 could not be judged (error)" in out
+    assert (
+        "❌ → ❗ error" in captured.err
+        and "(read with the integration's other cells)" in captured.err
+    )
     assert run(root, "report") == 0
     data = json.loads((root / "docs/compatibility-matrix.json").read_text())
     assert {c["status"] for c in data["integrations"]["acme"]["cells"]} == {"error"}
