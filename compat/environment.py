@@ -25,6 +25,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from compat import procs
 from compat.matrix import Matrix
@@ -244,40 +245,224 @@ def resolve(step: Step, interpreter: str, project: Built | None = None) -> list[
     return pins
 
 
+def overriding_pin(matrix: Matrix, cell: Cell) -> str | None:
+    """The pin that overrides the project's own bound on the cell's package (uv
+    ``--override``), for a cell outside the declared range of an installed project: without
+    it a cell beyond a cap, a ``pre`` cell or a ``min`` below the floor could never install
+    with the project. uv applies it to every requirement on the package."""
+    if cell.in_declared_range or not cell.declared or not matrix.settings.install_project:
+        return None
+    return cell.requirements[0] if cell.requirements else None
+
+
+def override_note(matrix: Matrix, cell: Cell) -> str:
+    """What a cell says when its pin overrode the project's bound ("" when it did not)."""
+    if overriding_pin(matrix, cell) is None:
+        return ""
+    return (
+        f"installed with the project although it declares {cell.package}{cell.declared}: the "
+        f"project's bound was overridden for this cell (beyond declared support)"
+    )
+
+
 def _attributed(
     step: Step, interpreter: str, options: list[str], groups: dict[str, list[str]], failed: Problem
 ) -> Problem:
-    """Whose requirements cannot be resolved: the project's side alone (a configuration to
-    fix: ``error``), the upstream's own, or the two together (``install-failed``)."""
+    """Whose requirement cannot be installed with the pinned upstream version, found by real
+    resolutions of the groups one at a time: the upstream's own (``install-failed``), or one
+    of yours — the project's dependencies, ``test-requires``, ``with``/``deps`` — which is
+    an ``error`` naming the requirement, with a fix found by resolving it for real."""
     if failed.status is Status.ERROR:
         return failed
-    cell = step.cell
-    ours = [*groups["test-requires"], *groups.get("project", [])]
-    mine = _compile(step, interpreter, ours, options, "highest") if ours else []
-    if isinstance(mine, Problem):
-        if mine.status is Status.ERROR:
-            return mine
+    cell, root = step.cell, step.matrix.root
+
+    def compiled(requirements: list[str], resolution: str = "highest", override: bool = True):
+        found = _compile(step, interpreter, requirements, options, resolution, override=override)
+        if isinstance(found, Problem) and found.status is Status.ERROR:
+            raise _Unreachable(found)
+        return found
+
+    try:
+        ours = [*groups["test-requires"], *groups.get("project", [])]
+        mine = compiled(ours, override=False) if ours else []
+        if isinstance(mine, Problem):
+            return Problem(
+                Status.ERROR,
+                f"the project's own requirements (test-requires, the project) cannot be "
+                f"resolved on this index, whatever the upstream version — "
+                f"{_relative(mine.message, root)}",
+                "fix `test-requires` in compat.toml or the project's dependencies",
+                mine.log,
+            )
+        pin, *extra = groups["integration"]
+        alone = compiled([pin])
+        if isinstance(alone, Problem):
+            return Problem(
+                Status.INSTALL_FAILED,
+                f"{cell.package} {cell.version} cannot be installed on this index: its own "
+                f"requirements are unresolvable — {alone.message}",
+                log=alone.log,
+            )
+        for group in ("with", "project", "test-requires"):
+            requirements = extra if group == "with" else groups.get(group, [])
+            together = compiled([pin, *requirements]) if requirements else []
+            if not isinstance(together, Problem):
+                continue
+            culprit = next(
+                (r for r in requirements if isinstance(compiled([pin, r]), Problem)), None
+            )
+            if culprit is None:
+                return Problem(
+                    Status.ERROR,
+                    _relative(
+                        f"{cell.package} {cell.version} cannot be installed together with "
+                        f"{_GROUP_NAMES[group]} (though with each of them alone) — "
+                        f"{together.message}",
+                        root,
+                    ),
+                    f"loosen {_GROUP_NAMES[group]}: uv's explanation names the requirements "
+                    "that cannot hold together",
+                    together.log,
+                )
+            return _conflict(step, compiled, groups, group, culprit)
+    except _Unreachable as exc:
+        return exc.problem
+    return Problem(
+        Status.ERROR,
+        _relative(
+            f"{cell.package} {cell.version} installs alone and with each group of your "
+            f"requirements, but not with all of them together — {failed.message}",
+            root,
+        ),
+        "loosen the requirements uv's explanation names (test-requires, with, deps, the "
+        "project's dependencies): they cannot hold together with this version",
+        failed.log,
+    )
+
+
+_GROUP_NAMES = {
+    "with": "the integration's `with`/`deps`",
+    "project": "the project's dependencies",
+    "test-requires": "`test-requires`",
+}
+
+
+class _Unreachable(Exception):  # noqa: N818 - carries the index problem out of the search
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def _conflict(step: Step, compiled, groups: dict[str, list[str]], group: str, culprit: str):
+    """The ``error`` for ``culprit`` (of ``group``), which cannot be installed with the pin;
+    the fix names a version of it that can (and the upstream versions that need it),
+    checked by resolving the whole cell with it."""
+    cell, matrix = step.cell, step.matrix
+    integ = matrix.integration(cell.integration)
+    upstream = f"{cell.package} {cell.version}"
+    why = compiled([groups["integration"][0], culprit]).message
+    try:
+        req = Requirement(culprit)
+    except InvalidRequirement:  # the project itself (dynamic dependencies): its path
         return Problem(
             Status.ERROR,
-            f"the project's own requirements (test-requires, the project) cannot be "
-            f"resolved on this index, whatever the upstream version — {mine.message}",
-            "fix `test-requires` in compat.toml or the project's dependencies",
-            mine.log,
+            _relative(f"the project cannot be installed with {upstream} — {why}", matrix.root),
+            "its dependencies (dynamic: read from its build) exclude this version; widen them",
         )
-    alone = _compile(step, interpreter, [f"{cell.package}=={cell.version}"], options, "highest")
-    if isinstance(alone, Problem) and alone.status is Status.INSTALL_FAILED:
-        return Problem(
-            Status.INSTALL_FAILED,
-            f"{cell.package} {cell.version} cannot be installed on this index: its own "
-            f"requirements are unresolvable — {alone.message}",
-            log=alone.log,
-        )
-    return Problem(
-        Status.INSTALL_FAILED,
-        f"{cell.package} {cell.version} cannot be installed together with this project's "
-        f"requirements (with, deps, test-requires, the project) — {failed.message}",
-        log=failed.log,
+    if group == "with":
+        in_with = canonicalize_name(req.name) in {_name(w) for w in integ.with_}
+        field = "`with`" if in_with else "`deps`"
+        source = f"{field} of [integrations.{integ.name}]"
+    else:
+        field = "your dependencies" if group == "project" else "`test-requires`"
+        source = "your dependencies (pyproject.toml)" if group == "project" else field
+    message = _relative(
+        f"`{culprit}` ({source}) cannot be installed with {upstream} — {why}", matrix.root
     )
+    if canonicalize_name(req.name) == canonicalize_name(cell.package):
+        hint = (
+            f"`{culprit}` excludes {upstream}, which this cell pins: remove the bound on "
+            f"{cell.package} from {field}"
+        )
+        return Problem(Status.ERROR, message, hint)
+    newest = compiled([groups["integration"][0], req.name])
+    version = None if isinstance(newest, Problem) else _version_in(newest, req.name)
+    below, above = _range_needing(compiled, culprit, cell.package, cell.version)
+    if version is None:
+        hint = (
+            f"no version of {req.name} can be installed with {upstream}: require `{culprit}` "
+            f'only where it installs — `deps = {{ "{above}" = ["{culprit}"] }}` in '
+            f"[integrations.{integ.name}] instead of {field}"
+        )
+        return Problem(Status.ERROR, message, hint)
+    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+    marker = f"; {req.marker}" if req.marker else ""
+    alternative = f"{req.name}{extras}<={version}{marker}"
+    widened = f"{req.name}{extras}{_widened(req, version)}{marker}"
+    fixed = {
+        **groups,
+        ("integration" if group == "with" else group): [
+            alternative if r == culprit else r
+            for r in groups["integration" if group == "with" else group]
+        ],
+    }
+    if isinstance(compiled([r for g in fixed.values() for r in g]), Problem):
+        hint = (
+            f"{req.name} {version} installs with {upstream}, but not with the rest of your "
+            f"requirements: loosen `{culprit}` in {field} together with what uv's "
+            "explanation names"
+        )
+    elif group == "project":
+        hint = (
+            f"{req.name} {version} installs with {upstream}: widen your bound to `{widened}` "
+            f"if your code works with it — as declared, users cannot install the project "
+            f"with {upstream}"
+        )
+    else:
+        entry = f'deps = {{ "{below}" = ["{alternative}"], "{above}" = ["{culprit}"] }}'
+        how = "replace it in `deps` by" if field == "`deps`" else f"move it from {field} to"
+        hint = (
+            f"{req.name} {version} installs with {upstream}: require it by version range — "
+            f"{how} `{entry}` in [integrations.{integ.name}] — or widen it to `{widened}` if "
+            "your tests work with both"
+        )
+    return Problem(Status.ERROR, message, hint)
+
+
+def _range_needing(compiled, culprit: str, package: str, version: str) -> tuple[str, str]:
+    """The versions of ``package`` that cannot have ``culprit`` (around ``version``) and the
+    others, as ``deps`` keys: below the lowest version that can (found with uv's
+    ``lowest-direct``), above the highest one, else that version alone."""
+    for resolution, newer in (("lowest-direct", True), ("highest", False)):
+        found = compiled([culprit, package], resolution, override=False)
+        bound = None if isinstance(found, Problem) else _version_in(found, package)
+        if bound is not None and (Version(bound) > Version(version)) == newer:
+            return (f"<{bound}", f">={bound}") if newer else (f">{bound}", f"<={bound}")
+    return f"=={version}", f"!={version}"
+
+
+def _version_in(pins: list[str], name: str) -> str | None:
+    """The version of ``name`` in resolved ``name==version`` lines."""
+    return installed_version([p.split(";")[0] for p in pins], name)
+
+
+def _widened(req: Requirement, version: str) -> str:
+    """``req``'s specifier changed to admit ``version``: the clauses that exclude it are
+    replaced by a bound at it (``>=1,<2`` with 0.23.8 gives ``<2,>=0.23.8``)."""
+    kept = [s for s in req.specifier if s.contains(version, prereleases=True)]
+    dropped = [s for s in req.specifier if not s.contains(version, prereleases=True)]
+    lower = any(s.operator in (">", ">=", "~=", "==", "===") for s in dropped)
+    bounds = [str(s) for s in kept] + [f">={version}" if lower or not dropped else f"<={version}"]
+    return ",".join(bounds)
+
+
+def _relative(text: str, root: Path) -> str:
+    """``text`` without the project's absolute path (uv names it as ``file:///…``) nor the
+    home directory (uv's cache)."""
+    for path in sorted({str(root), str(root.resolve())}, key=len, reverse=True):
+        text = text.replace(f"file://{path}", ".").replace(path + "/", "").replace(path, ".")
+    home = str(Path.home())
+    return text.replace(home + "/", "~/") if len(home) > 1 else text
 
 
 def _pinned_as(requirements: list[str], pins: list[str]) -> list[str]:
@@ -324,15 +509,22 @@ def _compile(
     resolution: str,
     *,
     hashes: bool = False,
+    override: bool = True,
 ) -> list[str] | Problem:
-    """``name==version`` lines (with ``--hash=…`` options when ``hashes``), or the problem."""
+    """``name==version`` lines (with ``--hash=…`` options when ``hashes``), or the problem;
+    ``override``: with the cell's overriding pin."""
     with tempfile.TemporaryDirectory(prefix="compat-") as tmp:
         infile = Path(tmp) / "requirements.in"
         infile.write_text("\n".join(requirements) + "\n", encoding="utf-8")
+        pin = overriding_pin(step.matrix, step.cell) if override else None
+        overrides = Path(tmp) / "overrides.txt"
+        if pin:
+            overrides.write_text(pin + "\n", encoding="utf-8")
         out = step.uv(
             "pip", "compile", "--python", interpreter, "--no-header", "--no-annotate",
             "--quiet", "--resolution", resolution, *(["--generate-hashes"] if hashes else []),
-            *options, str(infile), doing="resolving the requirements",
+            *options, *(["--override", str(overrides)] if pin else []), str(infile),
+            doing="resolving the requirements",
         )  # fmt: skip
     if out.code:
         return uv_problem(step.matrix, out.text)
@@ -345,8 +537,9 @@ def _compile(
 
 
 def uv_problem(matrix: Matrix, output: str) -> Problem:
-    """What a failed uv step means: the index out of reach (ours), else the upstream's."""
-    reason = key_sentences(output)
+    """What a failed uv step means: the index out of reach or the project's build (ours),
+    else the upstream's."""
+    reason = _relative(key_sentences(output), matrix.root)
     index = matrix.settings.index
     if _HASH.search(output):
         return Problem(
@@ -364,7 +557,23 @@ def uv_problem(matrix: Matrix, output: str) -> Problem:
             "the stored verdicts are kept — run again when the index answers",
             output,
         )
+    if _project_failed(matrix.root, output):
+        return Problem(
+            Status.ERROR,
+            f"the project itself could not be built or installed — {reason}",
+            "fix the project's build (its build backend, build requirements or the metadata "
+            "they read, as uv's explanation says); no upstream version was judged",
+            output,
+        )
     return Problem(Status.INSTALL_FAILED, reason, log=output)
+
+
+def _project_failed(root: Path, output: str) -> bool:
+    """Whether uv failed on the project itself (``Failed to build `mylib @ file://…```)."""
+    return any(
+        re.search(rf"Failed to [^`\n]*`[^`\n]* @ file://{re.escape(str(path))}/?`", output)
+        for path in {root, root.resolve()}
+    )
 
 
 def _shown(url: str) -> str:
@@ -455,9 +664,52 @@ def sync(step: Step, venv: Path, pins: list[str], project: Built | None = None) 
             *reinstall, str(lock), doing="installing",
         )  # fmt: skip
     if out.code:
-        return uv_problem(step.matrix, out.text)
+        return install_problem(step, venv, out.text)
     _save_state(venv, {"wanted": wanted})
     return True
+
+
+_BUILD_FAILED = re.compile(
+    r"Failed to (?:download and )?build `([A-Za-z0-9][\w.-]*)(?:==([^`\s]+))?`"
+)
+
+
+def install_problem(step: Step, venv: Path, output: str) -> Problem:
+    """A failed install, attributed: a distribution that cannot be built is the upstream's
+    when its own requirements pull it in (``install-failed``), else yours (``error``)."""
+    problem = uv_problem(step.matrix, output)
+    failed = _BUILD_FAILED.search(output)
+    if problem.status is not Status.INSTALL_FAILED or failed is None:
+        return problem
+    cell, matrix = step.cell, step.matrix
+    name, version = failed.group(1), failed.group(2) or ""
+    options = [
+        *index_args(matrix),
+        *(["--exclude-newer", snapshot] if (snapshot := matrix.settings.snapshot) else []),
+    ]
+    python = str(venv_python(venv))
+    alone = _compile(step, python, [cell.requirements[0]], options, "highest")
+    built = f"{name} {version}".strip()
+    if isinstance(alone, Problem):
+        return problem
+    if _version_in(alone, name) is not None:  # the upstream's own requirements need it
+        return Problem(
+            Status.INSTALL_FAILED,
+            f"{built}, which {cell.package} {cell.version} requires, cannot be built on Python "
+            f"{cell.python} — {problem.message}",
+            log=output,
+        )
+    return Problem(
+        Status.ERROR,
+        _relative(
+            f"{built}, which your requirements need (not {cell.package} {cell.version}), "
+            f"cannot be built on Python {cell.python} — {problem.message}",
+            matrix.root,
+        ),
+        f"bound {name} in the requirement that pulls it in (test-requires, with, deps or "
+        "your dependencies) to versions with a wheel for this Python, or that build here",
+        output,
+    )
 
 
 def _state_path(venv: Path) -> Path:
@@ -512,6 +764,14 @@ def _pin_name(pin: str) -> str:
     return _name(_unhashed(pin))
 
 
+def project_name(matrix: Matrix) -> str:
+    from compat.matrix import read_toml
+
+    pyproject = matrix.root / "pyproject.toml"
+    name = read_toml(pyproject).get("project", {}).get("name") if pyproject.is_file() else None
+    return name or matrix.root.name
+
+
 def installed_version(freeze: list[str], package: str) -> str | None:
     """The version of ``package`` in a ``uv pip freeze`` listing (None: not installed)."""
     wanted = canonicalize_name(package)
@@ -553,3 +813,40 @@ def top_level_names(step: Step, venv: Path, distributions: list[str]) -> list[st
 def freeze(step: Step, venv: Path) -> list[str]:
     out = step.uv("pip", "freeze", "--python", str(venv_python(venv)), doing="freezing")
     return [line for line in out.text.splitlines() if line and not line.startswith(("#", "Using "))]
+
+
+_OWNERS_SCRIPT = """\
+import importlib.metadata as m, json
+owners = {}
+for dist in m.distributions():
+    name = dist.metadata["Name"]
+    text = dist.read_text("top_level.txt")
+    tops = {n.strip() for n in text.split()} if text else {
+        f.parts[0][:-3] if f.parts[0].endswith(".py") else f.parts[0]
+        for f in dist.files or ()
+        if f.parts and not f.parts[0].endswith((".dist-info", ".data", ".pth"))
+        and f.parts[0] not in ("..", "__pycache__")
+    }
+    for top in tops:
+        if top.isidentifier() and name and name not in owners.setdefault(top, []):
+            owners[top].append(name)
+print(json.dumps(owners))
+"""
+
+
+def module_owners(step: Step, venv: Path) -> dict[str, list[str]]:
+    """The distributions installed in ``venv`` that provide each top-level module (what
+    ``importlib.metadata.packages_distributions`` gives on Python 3.10+; this runs on 3.9)."""
+    out = procs.run(
+        [str(venv_python(venv)), "-c", _OWNERS_SCRIPT],
+        cwd=step.matrix.root,
+        env=uv_env(),
+        deadline=step.deadline,
+        doing="reading the installed packages",
+        keep_all=True,
+    )
+    try:
+        found = json.loads(out.text.strip().splitlines()[-1]) if out.code == 0 else {}
+    except (ValueError, IndexError):
+        return {}
+    return {str(k): [str(d) for d in v] for k, v in found.items() if isinstance(v, list)}

@@ -174,6 +174,16 @@ class Stale:
     at: str
 
 
+@dataclass(frozen=True)
+class Observed:
+    """The verdict a cell's own run gave, when reading the integration's cells together made
+    it an ``error`` (``compat.attribution``); kept so that a later reading can give it back."""
+
+    status: Status
+    message: str
+    hint: str
+
+
 @dataclass
 class Result:
     """What one cell run found (the JSON schema of DESIGN.md, typed)."""
@@ -204,6 +214,7 @@ class Result:
     declared: str = ""  # the declared specifier of the package for this Python ("" = none)
     log_tail: str = ""
     stale: Stale | None = None
+    observed: Observed | None = None  # this error re-reads a run that gave this verdict
     key: dict[str, str] = field(default_factory=dict)  # see compat.inputs: known before the run
     inputs: dict[str, str] = field(default_factory=dict)  # what the tests read, by path
     network: list[str] = field(default_factory=list)  # non-loopback addresses the tests used
@@ -419,6 +430,7 @@ class _Reader:
             declared=self.specifier(data, "declared"),
             log_tail=self.text(data, "log_tail", ""),
             stale=self.stale(data.get("stale")),
+            observed=self.observed(data.get("observed")),
             key=self.mapping(data, "key", DIGEST_RE),
             inputs=self.digests(data, "inputs"),
             network=self.strings(data, "network"),
@@ -446,6 +458,17 @@ class _Reader:
         except InvalidSpecifier:
             raise self.fail(key, f"not a version specifier: {value[:80]!r}") from None
         return value
+
+    def observed(self, value: Any) -> Observed | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.fail("observed", "expected an object")
+        try:
+            status = Status(value.get("status"))
+        except ValueError:
+            raise self.fail("observed", f"unknown status {value.get('status')!r}"[:120]) from None
+        return Observed(status, self.text(value, "message", ""), self.text(value, "hint", ""))
 
     def records(self, data: dict, key: str) -> list[dict]:
         value = data.get(key, [])
@@ -593,10 +616,16 @@ class Loaded:
 
 
 def _newer(new: Result, old: Result) -> bool:
-    """Newest wins; an ``error`` never replaces a judged verdict of the same version."""
+    """Newest wins; an ``error`` never replaces a judged verdict of the same version (but
+    one that re-reads a run, ``observed``, is that run's verdict)."""
     if new.started < old.started:
         return False
-    return new.status.judged or not old.status.judged or new.requested != old.requested
+    return (
+        new.status.judged
+        or new.observed is not None
+        or not old.status.judged
+        or new.requested != old.requested
+    )
 
 
 class StoreError(CompatError):
@@ -624,7 +653,7 @@ def save(result: Result, results_dir: Path) -> Path:
     """Store ``result``; an ``error`` beside a judged verdict of the same version marks it stale."""
     path = result_path(results_dir, result.session)
     stored = result
-    if not result.status.judged and path.exists():
+    if not result.status.judged and result.observed is None and path.exists():
         try:
             old = read(path)
         except ResultError:

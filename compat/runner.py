@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import sys
 import tempfile
 import time
@@ -26,13 +25,12 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from compat import attribution, inputs, procs
 from compat import environment as envs
-from compat import inputs, procs
 from compat.errors import Interrupted
 from compat.matrix import Matrix
 from compat.plan import Cell
-from compat.results import Deprecation, Failure, Result, Status
-from compat.text import redact
+from compat.results import Result, Status
 
 PLUGIN_DIR = inputs.PLUGIN_DIR
 # What the code under test sees of the caller's environment (plus `pass-env`), as tox does:
@@ -45,10 +43,6 @@ ALLOWED_ENV = (
     "SYSTEMROOT", "SYSTEMDRIVE", "COMSPEC", "PATHEXT", "WINDIR", "USERPROFILE",
     "APPDATA", "LOCALAPPDATA",
 )  # fmt: skip
-_CONFTEST = re.compile(r"ImportError while loading conftest '([^']+)'")
-_MISSING = re.compile(r"No module named '([\w.]+)'")
-_CANNOT_IMPORT = re.compile(r"cannot import name '[^']+' from '([\w.]+)'")
-_SITE_PACKAGES = re.compile(r"(?:site|dist)-packages[/\\]([A-Za-z_]\w*)")
 
 
 def now() -> str:
@@ -178,12 +172,8 @@ def run_cell(
 
 
 def _fail(result: Result, problem: envs.Problem) -> None:
-    result.status, result.message, result.hint = (
-        problem.status,
-        redact(problem.message),
-        problem.hint,
-    )
-    result.log_tail = redact(procs.Output(1, problem.log).tail)
+    result.status, result.message, result.hint = problem.status, problem.message, problem.hint
+    result.log_tail = procs.Output(1, problem.log).tail
 
 
 def _kept(stored: Result, cell: Cell) -> Result:
@@ -364,10 +354,8 @@ def _judge(
             f"killed after {step.matrix.settings.timeout:g}s (timeout) while running the tests"
         )
         return
-    result.log_tail = redact(out.tail)
-    crashed = report is None or out.code in (3, 4)
-    own = envs.top_level_names(step, venv, upstream) if crashed else []
-    classify(result, report, out, own, step.matrix)
+    result.log_tail = out.tail
+    classify(step, venv, result, report, out, upstream)
 
 
 def _pytest(
@@ -418,99 +406,39 @@ def _pytest(
 
 
 def classify(
-    result: Result, report: dict | None, out: procs.Output, own_modules: list[str], matrix: Matrix
+    step: envs.Step,
+    venv: Path,
+    result: Result,
+    report: dict | None,
+    out: procs.Output,
+    upstream: list[str],
 ) -> None:
-    """The verdict of the test step, from the plugin's report and pytest's exit code."""
-    cell_tests = " ".join(result_tests(matrix, result))
-    if report is None:
-        _no_report(result, out, own_modules, cell_tests)
-        return
-    result.tests = {k: v for k, v in report.get("tests", {}).items() if isinstance(v, int)}
-    result.failures = [Failure(f["test"], f.get("message", "")) for f in report.get("failures", [])]
-    result.deprecations = [
-        Deprecation(d["category"], d["message"], d.get("source", ""), d.get("attribution", "usage"))
-        for d in report.get("deprecations", [])
-    ]
-    result.notes = [f"ignored {i['path']}: {i['reason']}" for i in report.get("ignored", [])]
-    code, counts = out.code, result.tests
-    collected, deselected = report.get("collected"), report.get("deselected", 0)
-    if code in (3, 4):
-        _cannot_run(result, out, own_modules, cell_tests)
-    elif collected == 0 and not counts.get("errors"):
-        result.status = Status.ERROR
-        result.message = f"no tests were collected from {cell_tests}"
-        result.hint = "check `tests` in compat.toml: the paths hold no tests pytest can find"
-    elif (
-        counts.get("failed")
-        or counts.get("errors")
-        or counts.get("subtests_failed")
-        or code not in (0, 5)
-    ):
-        result.status = Status.FAILED
-        if not result.failures:
-            result.message = f"pytest exited with {code}: {_last_error(out.text)}"
-    elif collected is not None and collected == deselected:
-        result.status = Status.SKIPPED
-        result.message = (
-            f"none of the {collected} collected tests matches -k {result_select(matrix, result)!r}"
-        )
-    elif not counts.get("passed"):
-        result.status = Status.SKIPPED
-        result.message = "every selected test skipped"
-    else:
-        counted = (
-            result.deprecations
-            if matrix.settings.deprecations == "all"
-            else result.usage_deprecations
-        )
-        result.status = Status.DEPRECATED if counted else Status.PASSED
+    """The verdict of the test step (``compat.attribution.verdict``), reading what the
+    cell's virtualenv holds when an import failed; a cell whose pin overrode the project's
+    own bound says so."""
+    matrix, cell = step.matrix, step.cell
+    owners = envs.module_owners(step, venv) if attribution.reads_installed(report, out) else {}
+    installed = attribution.Installed(
+        owners,
+        tuple(upstream),
+        envs.project_name(matrix) if matrix.settings.install_project else "",
+        attribution.cell_paths(matrix.root, venv, _python_prefix(venv)),
+        attribution.index_distribution(matrix),
+    )
+    attribution.verdict(result, report, out, matrix, installed)
+    note = envs.override_note(matrix, cell)
+    if note:
+        result.notes.append(note)
 
 
-def result_tests(matrix: Matrix, result: Result) -> tuple[str, ...]:
-    return matrix.integration(result.integration).tests
-
-
-def result_select(matrix: Matrix, result: Result) -> str:
-    return matrix.integration(result.integration).select
-
-
-def _no_report(result: Result, out: procs.Output, own_modules: list[str], cell_tests: str) -> None:
-    """pytest ended before the plugin could report: a conftest that cannot import, a crash."""
-    conftest = _CONFTEST.search(out.text)
-    missing = _MISSING.search(out.text) or _CANNOT_IMPORT.search(out.text)
-    top = missing.group(1).split(".")[0] if missing else ""
-    if conftest and top and top not in own_modules:
-        result.status = Status.ERROR
-        result.message = f"{Path(conftest.group(1)).name} imports {missing.group(1)}, which is not installed in the cell"
-        result.hint = f"add the distribution that provides {top!r} to `test-requires`"
-    elif conftest:
-        result.status = Status.FAILED
-        result.message = (
-            f"{Path(conftest.group(1)).name} cannot be imported: {_last_error(out.text)}"
-        )
-    elif out.code in (3, 4):
-        _cannot_run(result, out, own_modules, cell_tests)
-    else:
-        result.status = Status.FAILED
-        result.message = f"pytest did not finish (exit code {out.code}): {_last_error(out.text)}"
-
-
-def _cannot_run(result: Result, out: procs.Output, own_modules: list[str], cell_tests: str) -> None:
-    """pytest stopped before running tests: the upstream's fault when the last frame of the
-    traceback is in the upstream (it fails to import on this Python, say), else ours."""
-    frames = _SITE_PACKAGES.findall(out.text)
-    if frames and frames[-1] in own_modules:
-        result.status = Status.FAILED
-        result.message = f"{frames[-1]} fails before any test runs: {_last_error(out.text)}"
-        return
-    result.status = Status.ERROR
-    result.message = f"pytest could not run (exit code {out.code}): {_last_error(out.text)}"
-    result.hint = f"check `tests` ({cell_tests}), `select` and your pytest configuration"
-
-
-def _last_error(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in reversed(lines):
-        if line.startswith(("E ", "ERROR", "error:")) or "Error" in line:
-            return line.removeprefix("E").strip()[:300]
-    return lines[-1][:300] if lines else "no output"
+def _python_prefix(venv: Path) -> str:
+    """The prefix of the interpreter the virtualenv was made from (``home`` is its bin)."""
+    try:
+        lines = (venv / "pyvenv.cfg").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return ""
+    for line in lines:
+        key, _, value = line.partition("=")
+        if key.strip() == "home" and value.strip():
+            return str(Path(value.strip()).parent)
+    return ""

@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TextIO
 
+from compat import attribution, procs, view
 from compat import environment as envs
-from compat import procs, view
 from compat.errors import Interrupted
 from compat.matrix import Matrix
 from compat.plan import Cell
@@ -81,6 +81,17 @@ class Progress:
                 self.stream.write("\r\033[K")
             self.stream.write(line + "\n")
             self._status()
+
+    def reread(self, result: Result, was: Status) -> None:
+        """A verdict changed by reading the integration's cells together."""
+        with self.lock:
+            self.failed += result.counts_against - (was.incompatible and result.in_declared_range)
+            if self.live:
+                self.stream.write("\r\033[K")
+            self.stream.write(
+                f"{was.symbol} → {result.status.symbol} {result.status.value:<14} {result.session} "
+                f"(read with the integration's other cells)\n    {result.message}\n"
+            )
 
     def close(self) -> None:
         """End the live line so that what is printed next starts on a line of its own."""
@@ -177,6 +188,12 @@ def run_cells(
             futures = [pool.submit(one, cell) for cell in cells]
             results = [r for f in futures if (r := f.result()) is not None]
         interrupted = procs.stopping() and procs.stop_signal()
+        if not interrupted:
+            before = {r.session: r.status for r in results}
+            results = reattributed(matrix, results, known or {})
+            for result in results:
+                if result.status is not before[result.session]:
+                    progress.reread(result, before[result.session])
     progress.close()
     if interrupted:
         raise Interrupted(interrupted)
@@ -214,6 +231,19 @@ def _stored(result: Result, cell: Cell, matrix: Matrix) -> Result:
     with contextlib.suppress(OSError, ValueError):
         save(failed, matrix.results_dir)
     return failed
+
+
+def reattributed(matrix: Matrix, results: list[Result], known: dict[str, Result]) -> list[Result]:
+    """``results`` once each integration's cells are read together with the stored ones
+    (``compat.attribution.reattribute``); every verdict that changes is stored."""
+    every = {**known, **{r.session: r for r in results}}
+    changed = {
+        r.session: r
+        for r in attribution.reattribute(every.values(), attribution.index_provides(matrix))
+    }
+    for result in changed.values():
+        save(result, matrix.results_dir)
+    return [changed.get(r.session, r) for r in results]
 
 
 def summary(results: list[Result]) -> str:

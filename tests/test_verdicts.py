@@ -155,6 +155,47 @@ def test_declared_cap(index, tmp_path, capsys) -> None:
     assert run(root, "issues", "--dry-run") == 0
 
 
+def test_cells_beyond_the_cap_install_with_the_project(index, tmp_path, capsys) -> None:
+    """install-project = true (the default): the project's own cap would make every cell
+    beyond it unresolvable; the cell's pin overrides it, says so, and the cap-lift mark
+    appears."""
+    index.add(
+        *(acme(f"1.{m}.0") for m in range(4)),
+        acme("1.4.0", "def greet():\n    return 'no'\n"),
+        acme("1.5.0rc1"),
+    )
+    root = tmp_path / "p"
+    library(root, ["acme-sdk>=1.0,<1.3"], {"mylib/__init__.py": "import acme_sdk\n"})
+    project(
+        root,
+        index,
+        pyproject="",
+        settings="prereleases = true",
+        tests={
+            "tests/test_acme.py": "import mylib\n\n\ndef test_acme():\n    assert mylib.acme_sdk.greet() == 'hi'\n"
+        },
+    )
+    config = root / "compat.toml"
+    config.write_text(config.read_text().replace("install-project = false", ""))
+    assert run(root, "run", "--all") == 0, capsys.readouterr()
+    results = stored(root)
+    assert results["max"].status is Status.PASSED and not results["max"].notes
+    assert results["1.3"].status is Status.PASSED
+    assert results["pre"].status is Status.PASSED and results["pre"].installed == "1.5.0rc1"
+    latest = results["latest"]
+    assert latest.status is Status.FAILED and not latest.in_declared_range
+    note = (
+        "installed with the project although it declares acme-sdk<1.3,>=1.0: the project's "
+        "bound was overridden for this cell (beyond declared support)"
+    )
+    assert latest.notes == [note] and results["pre"].notes == [note]
+    assert any(line.startswith("mylib @ ") or line.startswith("mylib==") for line in latest.freeze)
+    assert run(root, "report") == 0
+    data = json.loads((root / "docs/compatibility-matrix.json").read_text())["integrations"]["acme"]
+    marks = {m["kind"]: m["text"] for m in data["marks"]}
+    assert marks["cap-lift"] == "cap `<1.3` could be lifted: 1.3.0, 1.5.0rc1 pass (1.4.0 fails)"
+
+
 def test_index_down_between_runs_keeps_the_verdicts(index, tmp_path, capsys) -> None:
     index.add(acme("1.0.0"), acme("1.1.0"))
     index.max_age = 0  # every resolution asks the index
@@ -208,7 +249,7 @@ def test_install_failures_say_whose_requirements(index, tmp_path, capsys) -> Non
             'test-requires = ["pytest"]', 'test-requires = ["pytest", "other-lib<2"]'
         )
     )
-    assert run(root, "run", "--all") == 1
+    assert run(root, "run", "--all") == 2
     results = stored(root)
     own = results["1.1"]
     assert own.status is Status.INSTALL_FAILED
@@ -216,10 +257,62 @@ def test_install_failures_say_whose_requirements(index, tmp_path, capsys) -> Non
         "acme-sdk 1.1.0 cannot be installed on this index: its own requirements"
     )
     assert "missing-dependency" in own.message and not own.message.endswith("…")
+    # 1.2.0 installs, but not with `other-lib<2` of test-requires: yours, not the upstream's.
     conflict = results["latest"]
-    assert conflict.status is Status.INSTALL_FAILED
-    assert "together with this project's requirements" in conflict.message
-    assert "other-lib" in conflict.message
+    assert conflict.status is Status.ERROR
+    assert conflict.message.startswith(
+        "`other-lib<2` (`test-requires`) cannot be installed with acme-sdk 1.2.0"
+    )
+    assert "other-lib 2.0 installs with acme-sdk 1.2.0" in conflict.hint
+    assert 'deps = { ">1.0.0" = ["other-lib<=2.0"], "<=1.0.0" = ["other-lib<2"] }' in conflict.hint
+
+
+def test_a_test_requirement_that_needs_a_newer_upstream_is_yours(index, tmp_path, capsys) -> None:
+    """The issue's case: `pytest>=8.0` declared, `test-requires = ["pytest-asyncio>=1,<2"]`
+    (which needs pytest>=8.2): the min cell is ❗ with a fix found by a real resolution, not
+    🚫 and never "raise the minimum"."""
+    index.add(
+        acme("1.0.0"),
+        acme("1.1.0"),
+        acme("1.2.0"),
+        Release("acme-helper", "0.8", requires=["acme-sdk>=1.0"]),
+        Release("acme-helper", "0.9", requires=["acme-sdk>=1.0"]),
+        Release("acme-helper", "1.0", requires=["acme-sdk>=1.2"]),
+    )
+    root = project(tmp_path / "p", index)
+    config = root / "compat.toml"
+    config.write_text(
+        config.read_text().replace(
+            'test-requires = ["pytest"]', 'test-requires = ["pytest", "acme-helper>=1,<2"]'
+        )
+    )
+    assert run(root, "run", "--all") == 2
+    results = stored(root)
+    assert results["latest"].status is Status.PASSED
+    for label in ("min", "1.1"):
+        cell = results[label]
+        assert cell.status is Status.ERROR, cell
+        assert cell.message.startswith(
+            f"`acme-helper>=1,<2` (`test-requires`) cannot be installed with acme-sdk "
+            f"{cell.requested} — "
+        )
+        entry = 'deps = { "<1.2.0" = ["acme-helper<=0.9"], ">=1.2.0" = ["acme-helper>=1,<2"] }'
+        assert f"acme-helper 0.9 installs with acme-sdk {cell.requested}" in cell.hint
+        assert entry in cell.hint and "`acme-helper<2,>=0.9`" in cell.hint
+    assert run(root, "report") == 0  # nothing incompatible
+    grid = (root / "docs/compatibility-matrix.md").read_text().split("## acme")[1]
+    assert "raise the minimum" not in grid and "🚫" not in grid and "1.0.0 ❗" in grid
+    # The fix as the hint gives it: every cell installs and passes.
+    config.write_text(
+        config.read_text().replace('"acme-helper>=1,<2"]', "]")
+        + '\ndeps = { "<1.2.0" = ["acme-helper<=0.9"], ">=1.2.0" = ["acme-helper>=1,<2"] }\n'
+    )
+    assert run(root, "run", "--all") == 0, capsys.readouterr()
+    fixed = stored(root)
+    assert {r.status for r in fixed.values()} == {Status.PASSED}
+    assert "acme-helper==0.8" in fixed["min"].freeze  # min lowers `deps` too
+    assert "acme-helper==0.9" in fixed["1.1"].freeze
+    assert "acme-helper==1.0" in fixed["latest"].freeze
 
 
 def test_unexpected_errors_exit_2_with_one_line(tmp_path, capsys, monkeypatch) -> None:
@@ -395,5 +488,5 @@ def test_an_upstream_that_breaks_pytest_start_up_is_red(index, tmp_path, capsys)
     results = stored(root)
     assert results["min"].status is Status.PASSED
     assert results["latest"].status is Status.FAILED
-    assert "acme_sdk fails before any test runs" in results["latest"].message
+    assert "acme-sdk 1.1.0 fails before any test runs (in `acme_sdk`)" in results["latest"].message
     assert "cgi_removed_in_this_python" in results["latest"].message

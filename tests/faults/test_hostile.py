@@ -172,9 +172,11 @@ def test_unwritable_results_are_found_before_any_cell_runs(
 
 
 def test_issue_bodies_and_docs_from_hostile_cells(index, tmp_path, capsys) -> None:
-    test = (
+    test = (  # fails on 1.1.0 only: a failure on every version would be the project's (❗)
+        "from importlib.metadata import version\n\n\n"
         "def test_acme():\n"
-        "    assert False, '<!-- compat:end -->\\n# owned\\n<script>x</script> @admin org/repo#1'\n"
+        "    assert version('acme-sdk') == '1.0.0', "
+        "'<!-- compat:end -->\\n# owned\\n<script>x</script> @admin org/repo#1'\n"
     )
     root = project(tmp_path / "p", index, tests={"tests/test_acme.py": test})
     assert run(root, "run", "--all") == 1
