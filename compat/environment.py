@@ -12,6 +12,7 @@ Failures come back as ``Problem`` values that say whose side they are on.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -31,6 +32,7 @@ from compat import procs
 from compat.matrix import Matrix
 from compat.plan import Cell
 from compat.results import Status
+from compat.view import active as active_view
 from compat.view import index_args
 
 _NETWORK = re.compile(
@@ -222,16 +224,24 @@ def build_project(step: Step) -> Built | Problem:
         return _built[memo]
 
 
-def resolve(step: Step, interpreter: str, project: Built | None = None) -> list[str] | Problem:
+def resolve(
+    step: Step, interpreter: str, project: Built | None = None, python: str = ""
+) -> list[str] | Problem:
     """The exact pins of the cell, each with the hashes of its files (``name==version
-    --hash=…``; the project as its wheel)."""
+    --hash=…``; the project as its wheel). Within a sweep, the pins of the cell's last
+    resolution stand when the same request read pages that have not changed since."""
     matrix, cell = step.matrix, step.cell
     groups = requirement_groups(matrix, cell, project)
+    tag = venv_dir(matrix, cell).name
     options = [
-        *index_args(matrix),
         *(["--exclude-newer", snapshot] if (snapshot := matrix.settings.snapshot) else []),
         *(["--refresh"] if matrix.settings.refresh else []),
     ]
+    request = _request(step, groups, options, python or interpreter, project)
+    remembered = _remembered(matrix, tag, request)
+    if remembered is not None:
+        return remembered
+    options = [*index_args(matrix, tag), *options]
     lowered = cell.resolution["integration"]
     if lowered != "highest" and not all(_pinned(r) for r in groups["integration"]):
         floors = _compile(step, interpreter, groups["integration"], options, lowered)
@@ -242,7 +252,75 @@ def resolve(step: Step, interpreter: str, project: Built | None = None) -> list[
     pins = _compile(step, interpreter, wanted, options, "highest", hashes=True)
     if isinstance(pins, Problem):
         return _attributed(step, interpreter, options, groups, pins)
+    _remember(matrix, tag, request, pins)
     return pins
+
+
+def _request(
+    step: Step, groups: dict[str, list[str]], options: list[str], python: str, project: Built | None
+) -> str:
+    """Everything a resolution depends on besides the index pages it reads."""
+    from compat.inputs import digest_of
+    from compat.uvconfig import uv_config_files
+
+    configs = [
+        (str(path), path.read_bytes().decode("utf-8", "replace"))
+        for path in uv_config_files(step.matrix.root)
+    ]
+    uv_vars = sorted((k, v) for k, v in os.environ.items() if k.startswith("UV_"))
+    return digest_of(
+        [groups, options, python, project.digest if project else "", uv_version(),
+         overriding_pin(step.matrix, step.cell), configs, uv_vars]
+    )  # fmt: skip
+
+
+def _resolution_path(matrix: Matrix, tag: str) -> Path:
+    return matrix.state_dir / "resolutions" / f"{tag}.json"
+
+
+def _remembered(matrix: Matrix, tag: str, request: str) -> list[str] | None:
+    """The pins of the last resolution of ``request``, when every page it read is unchanged
+    in this sweep's view of the index (None: resolve)."""
+    view = active_view()
+    if view is None or matrix.settings.refresh:
+        return None
+    try:
+        memo = json.loads(_resolution_path(matrix, tag).read_text(encoding="utf-8"))
+        pins, pages = memo["pins"], memo["pages"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if memo.get("request") != request or not pages:
+        return None
+    if any(view.digest(name) != digest for name, digest in pages.items()):
+        return None
+    return pins if isinstance(pins, list) and all(isinstance(p, str) for p in pins) else None
+
+
+def _remember(matrix: Matrix, tag: str, request: str, pins: list[str]) -> None:
+    from compat.fileio import write_atomic
+
+    view = active_view()
+    if view is None:
+        return
+    pages = view.take(tag)
+    with contextlib.suppress(OSError):
+        write_atomic(
+            _resolution_path(matrix, tag),
+            json.dumps({"request": request, "pages": pages, "pins": pins}),
+        )
+
+
+@functools.cache
+def uv_version() -> str:
+    out = procs.run(
+        [uv_binary(), "--version"],
+        cwd=Path.cwd(),
+        env=uv_env(),
+        deadline=_far(),
+        doing="asking uv its version",
+        keep_all=True,
+    )
+    return out.text.strip()
 
 
 def overriding_pin(matrix: Matrix, cell: Cell) -> str | None:

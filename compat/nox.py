@@ -15,6 +15,7 @@ cells come from the committed docs JSON, and say so; without those, only the oth
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import logging
 import sys
@@ -110,9 +111,11 @@ _held = contextlib.ExitStack()  # the index view of this nox invocation (all its
 
 
 def _hold_view(matrix: Matrix) -> None:
-    """One view of the index for every session this nox process runs."""
+    """One view of the index for every session this nox process runs (closed at exit, while
+    its server thread still runs)."""
     if not view.active():
         _held.enter_context(view.sweep(matrix))
+        atexit.register(_held.close)
 
 
 def _register_cell(cell: Cell, matrix: Matrix) -> None:

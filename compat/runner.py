@@ -210,7 +210,7 @@ def _run_steps(
         if isinstance(project, envs.Problem):
             _fail(result, project)
             return None
-    pins = envs.resolve(step, interpreter, project)
+    pins = envs.resolve(step, interpreter, project, full_version)
     if isinstance(pins, envs.Problem):
         _fail(result, pins)
         if (

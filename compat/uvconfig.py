@@ -43,7 +43,7 @@ def find_index(
     for var in ("UV_DEFAULT_INDEX", "UV_INDEX_URL"):
         if os.environ.get(var):
             return IndexSetting(os.environ[var].rstrip("/"), var, False)
-    for path in _uv_config_files(root):
+    for path in uv_config_files(root):
         url = _uv_index(path)
         if url:
             return IndexSetting(url.rstrip("/"), str(path), False)
@@ -56,7 +56,7 @@ def find_index(
     return IndexSetting(PUBLIC_INDEX, "the default", False)
 
 
-def _uv_config_files(root: Path) -> list[Path]:
+def uv_config_files(root: Path) -> list[Path]:
     if os.environ.get("UV_NO_CONFIG"):
         return []
     if os.environ.get("UV_CONFIG_FILE"):

@@ -6,15 +6,23 @@ nox-compat's HTTP cache (``compat.index``), and kept for the sweep — so 14 cel
 request per distinct page instead of one per page per uv process, and a release published
 mid-sweep cannot give two cells different worlds. The view serves the pages on 127.0.0.1
 with their file links made absolute: distributions and their metadata are downloaded from
-the index itself (and cached by uv as usual). ``--refresh`` revalidates each page once.
+the index itself. ``--refresh`` revalidates each page once.
+
+Its URL is the same from one sweep to the next (a port and path derived from the index URL;
+another port only when that one is taken), because uv keys its cache of metadata and
+wheels by the index URL; uv revalidates every page with the view (an ETag, no request to
+the index). Each cell's uv processes name the cell in the URL's user part, so the view
+knows which pages a resolution read (``seen``): when none of them changed, the resolution
+would give the same pins (``compat.environment`` keeps them).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import json
 import re
-import secrets
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,21 +46,38 @@ class IndexView:
 
     def __init__(self, client: IndexClient) -> None:
         self.client = client
-        self.token = secrets.token_hex(8)
+        digest = hashlib.sha256(client.index_url.encode()).hexdigest()
+        self.token = digest[:16]
         self.pages: dict[str, tuple[int, bytes, str]] = {}  # project -> (status, body, type)
+        self.seen: dict[str, dict[str, str]] = {}  # tag -> project -> page digest
         self.locks: dict[str, threading.Lock] = {}
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server = _server(40000 + int(digest[16:24], 16) % 20000)
         self.server.daemon_threads = True
         self.server.view = self  # type: ignore[attr-defined]
         self.thread = threading.Thread(
-            target=self.server.serve_forever, args=(0.1,), name="compat-view", daemon=True
+            target=self.server.serve_forever, args=(0.02,), name="compat-view", daemon=True
         )
 
-    @property
-    def url(self) -> str:
+    def url(self, tag: str = "") -> str:
+        """The view's index URL; ``tag`` (a cell's name) tells the view who is reading."""
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/{self.token}/simple"
+        return f"http://{tag + '@' if tag else ''}{host}:{port}/{self.token}/simple"
+
+    def digest(self, name: str) -> str:
+        """The page of ``name`` as this sweep sees it, as a digest (fetched once)."""
+        status, body, _ = self.page(name)
+        return f"{status}:{hashlib.sha256(body).hexdigest()[:16]}"
+
+    def read(self, tag: str, name: str) -> None:
+        digest = self.digest(name)
+        with self.lock:
+            self.seen.setdefault(tag, {})[canonicalize_name(name)] = digest
+
+    def take(self, tag: str) -> dict[str, str]:
+        """The pages read under ``tag`` since the last call, with their digests."""
+        with self.lock:
+            return self.seen.pop(tag, {})
 
     def page(self, name: str) -> tuple[int, bytes, str]:
         """The page of ``name`` as the whole sweep sees it: fetched once."""
@@ -100,9 +125,18 @@ class IndexView:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
+        if self.thread.is_alive():
+            self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
+
+
+def _server(port: int) -> ThreadingHTTPServer:
+    """The view's server on ``port``, or on any free port when that one is taken."""
+    try:
+        return ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+    except OSError:
+        return ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -113,16 +147,25 @@ class _Handler(BaseHTTPRequestHandler):
         prefix = f"/{view.token}/simple/"
         path = self.path.split("?", 1)[0]
         if not path.startswith(prefix) or not path[len(prefix) :].strip("/"):
-            self._send(404, b"not found", "text/plain")
+            self._send(404, b"not found", "text/plain", "")
             return
-        status, body, kind = view.page(path[len(prefix) :].strip("/").split("/")[0])
-        self._send(status, body, kind)
+        name = path[len(prefix) :].strip("/").split("/")[0]
+        status, body, kind = view.page(name)
+        if tag := _user(self.headers.get("Authorization", "")):
+            view.read(tag, name)
+        etag = f'"{view.digest(name)}"'
+        if status == 200 and self.headers.get("If-None-Match") == etag:
+            self._send(304, b"", kind, etag)
+        else:
+            self._send(status, body, kind, etag)
 
-    def _send(self, status: int, body: bytes, kind: str) -> None:
+    def _send(self, status: int, body: bytes, kind: str, etag: str) -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "max-age=3600")  # the view lives for one sweep
+        self.send_header("Cache-Control", "no-cache")  # uv asks the view every time
+        if etag:
+            self.send_header("ETag", etag)
         self.end_headers()
         self.wfile.write(body)
 
@@ -146,12 +189,24 @@ def sweep(matrix: Matrix) -> Iterator[IndexView | None]:
             _active.remove(view)
 
 
-def active() -> bool:
-    return bool(_active)
+def _user(authorization: str) -> str:
+    """The user part of a Basic ``Authorization`` header ("" without one)."""
+    kind, _, encoded = authorization.partition(" ")
+    if kind.lower() != "basic":
+        return ""
+    try:
+        return base64.b64decode(encoded).decode("utf-8", "replace").partition(":")[0]
+    except ValueError:
+        return ""
 
 
-def index_args(matrix: Matrix) -> list[str]:
-    """uv's index options: the view of the sweep in progress, else the configured index."""
+def active() -> IndexView | None:
+    return _active[-1] if _active else None
+
+
+def index_args(matrix: Matrix, tag: str = "") -> list[str]:
+    """uv's index options: the view of the sweep in progress (``tag``: who reads), else the
+    configured index."""
     if _active:
-        return ["--default-index", _active[-1].url]
+        return ["--default-index", _active[-1].url(tag)]
     return matrix.settings.index.uv_args()

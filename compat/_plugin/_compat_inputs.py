@@ -22,13 +22,11 @@ folder), ``/dev``, ``/proc`` and ``/sys`` are not recorded, nor ``__pycache__``.
 """
 
 import atexit
-import contextlib
 import os
 import sys
 
 FOLDER = os.environ.get("COMPAT_INPUTS", "")
 NOTICES = os.environ.get("COMPAT_NOTICES", "")  # nox-compat's notices module: lists dist-infos
-_SKIP_PARTS = ("__pycache__",)
 
 
 def _prefixes() -> tuple:
@@ -52,11 +50,17 @@ def _write(kind: str, text: str) -> None:
         return
     _seen.add(key)
     line = f"{kind} {text.replace(chr(92), chr(92) * 2).replace(chr(10), chr(92) + 'n')}\n"
-    with contextlib.suppress(OSError):
+    try:
         os.write(_fd, line.encode("utf-8", "surrogateescape"))
+    except OSError:  # the recording must never break the code under test
+        _seen.discard(key)
 
 
 def _path(value) -> str:
+    """``value`` as an absolute path worth recording, else "" (most paths a process opens
+    are in its environment: that case is decided first, and fast)."""
+    if isinstance(value, str) and value.startswith(_SKIP):
+        return ""
     if isinstance(value, int) or not value:
         return ""
     try:
@@ -65,9 +69,7 @@ def _path(value) -> str:
         return ""
     if path.startswith(_SKIP) or path in _SKIP_EXACT or path.endswith((".pyc", ".pyo")):
         return ""
-    if any(part in _SKIP_PARTS for part in path.split(os.sep)):
-        return ""
-    return path
+    return "" if "__pycache__" in path else path
 
 
 def _on_open(args) -> None:

@@ -49,13 +49,11 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import json
 import os
 import sys
 import time
 import types
 import warnings
-from importlib import metadata
 
 import pytest
 
@@ -90,6 +88,8 @@ def _names(variable: str) -> list[str]:
 
 
 def _top_level_names(distribution: str) -> set[str]:
+    from importlib import metadata  # only when a warning or an import error needs it
+
     try:
         dist = metadata.distribution(distribution)
     except metadata.PackageNotFoundError:
@@ -106,8 +106,17 @@ def _top_level_names(distribution: str) -> set[str]:
     return names
 
 
-UPSTREAM = frozenset(name for dist in _names("COMPAT_UPSTREAM") for name in _top_level_names(dist))
-FOREIGN = frozenset(_names("COMPAT_FOREIGN")) - UPSTREAM
+@functools.cache
+def _upstream() -> frozenset[str]:
+    """The top-level modules of this cell's upstream distributions (read when first needed:
+    a cell without warnings or import errors never pays for importlib.metadata)."""
+    return frozenset(name for dist in _names("COMPAT_UPSTREAM") for name in _top_level_names(dist))
+
+
+def _foreign() -> frozenset[str]:
+    return frozenset(_names("COMPAT_FOREIGN")) - _upstream()
+
+
 PROJECT = os.path.abspath(os.environ.get("COMPAT_PROJECT") or os.getcwd())
 ANCHOR = os.path.abspath(os.environ.get("COMPAT_ANCHOR") or PROJECT)
 CELL = os.environ.get("COMPAT_CELL") or "compat"
@@ -136,7 +145,7 @@ def _module_of(frame: types.FrameType) -> str:
 
 
 def _is_upstream(module: object) -> bool:
-    return isinstance(module, str) and module.partition(".")[0] in UPSTREAM
+    return isinstance(module, str) and module.partition(".")[0] in _upstream()
 
 
 @functools.cache
@@ -335,7 +344,7 @@ def _foreign_missing(error: BaseException | None) -> ModuleNotFoundError | None:
     if missing is None or not missing.name:
         return None
     top = missing.name.partition(".")[0]
-    if top not in FOREIGN or _importable(top):
+    if top not in _foreign() or _importable(top):
         return None
     importer = None  # the innermost frame that ran the import, importlib aside
     tb = missing.__traceback__
@@ -473,5 +482,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     _report["exitstatus"] = int(exitstatus)
     _report["duration_s"] = round(time.monotonic() - _started, 3)
+    import json
+
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(_report, handle)

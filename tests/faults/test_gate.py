@@ -57,6 +57,7 @@ NESTED_VALID = {
                      "source": "mylib/x.py:3", "attribution": "usage"},
     "failures": {"test": "tests/test_acme.py::test_acme", "message": "assert False"},
     "stale": VALID["stale"],
+    "observed": {"status": "failed", "message": "assert False", "hint": ""},
 }  # fmt: skip
 
 
