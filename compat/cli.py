@@ -214,11 +214,23 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     if args.groups and args.format != "github":
         raise ConfigError("--groups goes with --format github")
+    if args.needed and not args.groups:
+        raise ConfigError("--needed goes with --groups")
     plan = load_plan(args)
     if args.format == "json":
         print(json.dumps([c.to_dict() for c in plan.cells], indent=2))
     elif args.groups:
-        print(json.dumps(cell_groups(plan.matrix, plan.cells, args.groups)))
+        cells = plan.cells
+        if args.needed:
+            from compat.report import load_known
+            from compat.sweep import must_run
+
+            needed = must_run(plan.matrix, cells, load_known(plan.matrix).results)
+            for cell, why in needed:
+                print(safe(f"{cell.session}: {why}"), file=sys.stderr)
+            print(f"{len(needed)} of {len(cells)} cell(s) must run", file=sys.stderr)
+            cells = [cell for cell, _ in needed]
+        print(json.dumps(cell_groups(plan.matrix, cells, args.groups)))
     elif args.format == "github":
         print(json.dumps({"include": [github_entry(c) for c in plan.cells]}))
     else:
@@ -389,6 +401,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=positive_int,
         metavar="N",
         help="with --format github: the cells in at most N jobs (the weekly workflow's matrix)",
+    )
+    p.add_argument(
+        "--needed",
+        action="store_true",
+        help="with --groups: only the cells whose stored verdict would not stand, and the "
+        "audit's pick (resolves each cell; installs and tests nothing)",
     )
     p.set_defaults(func=cmd_plan)
 

@@ -174,6 +174,7 @@ class Built:
     name: str
     wheel: Path
     digest: str  # its content (``compat.inputs.wheel_digest``)
+    requires: tuple[str, ...] = ()  # its dependencies (Requires-Dist, extras aside)
 
     @property
     def requirement(self) -> str:
@@ -202,7 +203,7 @@ def build_project(step: Step) -> Built | Problem:
         if not wheels:
             shutil.rmtree(folder, ignore_errors=True)
             out = step.uv(
-                "build", "--wheel", "--quiet", "--out-dir", str(target),
+                "build", "--wheel", "--out-dir", str(target),
                 *index_args(matrix), str(matrix.root),
                 doing="building the project",
             )  # fmt: skip
@@ -213,15 +214,43 @@ def build_project(step: Step) -> Built | Problem:
                     return problem
                 return Problem(
                     Status.ERROR,
-                    f"the project could not be built: {key_sentences(out.text)}",
-                    "fix the project's build (`uv build --wheel` in the project shows the "
-                    "same), or set `install-project = false`",
+                    _relative(
+                        "the project itself could not be built or installed — "
+                        f"{_build_error(out.text)}{key_sentences(out.text)}",
+                        matrix.root,
+                    ),
+                    "fix the project's build (its build backend, build requirements or the "
+                    "metadata they read, as uv's explanation says; `uv build --wheel` in the "
+                    "project shows the same); no upstream version was judged",
                     out.text,
                 )
         wheel = wheels[0]
         name = wheel.name.split("-")[0].replace("_", "-")
-        _built[memo] = Built(name, wheel, inputs.wheel_digest(wheel))
+        _built[memo] = Built(name, wheel, inputs.wheel_digest(wheel), _requires(wheel))
         return _built[memo]
+
+
+def _build_error(output: str) -> str:
+    """The backend's own last error line ("RuntimeError: …: "), or ""."""
+    lines = output.split("\nerror:", 1)[0].strip().splitlines()
+    last = lines[-1].strip() if lines else ""
+    return f"{last}: " if re.match(r"^[\w.]+(Error|Exception)\b", last) else ""
+
+
+def _requires(wheel: Path) -> tuple[str, ...]:
+    """The dependencies a built wheel declares, those of its extras aside."""
+    import zipfile
+    from email.parser import HeaderParser
+
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        headers = HeaderParser().parsestr(archive.read(name).decode("utf-8", "replace"))
+    found = []
+    for text in headers.get_all("Requires-Dist") or ():
+        marker = Requirement(text).marker
+        if marker is None or "extra" not in str(marker):
+            found.append(text)
+    return tuple(found)
 
 
 def resolve(
@@ -246,14 +275,20 @@ def resolve(
     if lowered != "highest" and not all(_pinned(r) for r in groups["integration"]):
         floors = _compile(step, interpreter, groups["integration"], options, lowered)
         if isinstance(floors, Problem):
-            return _attributed(step, interpreter, options, groups, floors)
+            return _attributed(step, interpreter, options, _searched(groups, project), floors)
         groups["integration"] = _pinned_as(groups["integration"], floors)
     wanted = [req for group in groups.values() for req in group]
     pins = _compile(step, interpreter, wanted, options, "highest", hashes=True)
     if isinstance(pins, Problem):
-        return _attributed(step, interpreter, options, groups, pins)
+        return _attributed(step, interpreter, options, _searched(groups, project), pins)
     _remember(matrix, tag, request, pins)
     return pins
+
+
+def _searched(groups: dict[str, list[str]], project: Built | None) -> dict[str, list[str]]:
+    """The groups as the search for a conflicting requirement reads them: the project by its
+    own dependencies, one by one."""
+    return {**groups, "project": list(project.requires)} if project else groups
 
 
 def _request(

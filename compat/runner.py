@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -189,15 +189,18 @@ def _kept(stored: Result, cell: Cell) -> Result:
     )
 
 
-def _run_steps(
-    step: envs.Step,
-    venv: Path,
-    result: Result,
-    previous: Result | None,
-    pytest_args: Sequence[str],
-    audit: bool,
-) -> Result | None:
-    """The steps of a real run, filling ``result``; or the stored verdict that stands."""
+@dataclass(frozen=True)
+class _Prepared:
+    """What a run knows before it installs anything."""
+
+    interpreter: str
+    pins: list[str]
+    project: envs.Built | None
+
+
+def _prepare(step: envs.Step, result: Result) -> _Prepared | None:
+    """Interpreter, project build, resolution; then ``result.key``. None (with ``result``
+    failed) when one of them cannot be had."""
     matrix, cell = step.matrix, step.cell
     found = envs.find_python(cell.python, matrix.root)
     if found is None:
@@ -213,27 +216,65 @@ def _run_steps(
     pins = envs.resolve(step, interpreter, project, full_version)
     if isinstance(pins, envs.Problem):
         _fail(result, pins)
-        if (
-            previous is not None
-            and pins.status is Status.INSTALL_FAILED
-            and (previous.status, previous.requested) == (result.status, result.requested)
-            and previous.message == result.message
-            and not pytest_args
-        ):
-            return _kept(previous, cell)  # the same unresolvable requirements as last time
         return None
     result.key = inputs.key(matrix, cell, pins, full_version, project.digest if project else "")
+    return _Prepared(interpreter, pins, project)
+
+
+def _standing(
+    matrix: Matrix, result: Result, previous: Result | None
+) -> tuple[inputs.Decision, Result | None]:
+    """Whether a stored verdict of the cell stands (the stored one, or one of its history
+    when the inputs are back to what it saw), and which."""
+    if not result.key:  # no environment: only the same unresolvable requirements stand
+        same = (
+            previous is not None
+            and result.status is Status.INSTALL_FAILED
+            and (previous.status, previous.requested) == (result.status, result.requested)
+            and previous.message == result.message
+        )
+        return inputs.Decision(same, "unchanged" if same else result.message), previous
+    candidates = [previous, *(inputs.history(matrix, result.session) if previous else [])]
+    decisions = [(inputs.reusable(c, result.key, matrix), c) for c in candidates]
+    return next(((d, c) for d, c in decisions if d.reuse), decisions[0])
+
+
+def standing(cell: Cell, matrix: Matrix, previous: Result | None) -> inputs.Decision:
+    """Whether ``cell`` needs no run: a run's first steps (interpreter, project build,
+    resolution: nothing installed, nothing tested) and the reuse decision — what CI's plan
+    job asks to start jobs only for the cells that must run."""
+    if not cell.applicable:
+        return inputs.Decision(True, "not applicable")
+    step = envs.Step(matrix, cell, time.monotonic() + matrix.settings.timeout)
+    result = new_result(cell, matrix.settings.snapshot)
+    _prepare(step, result)
+    return _standing(matrix, result, previous)[0]
+
+
+def _run_steps(
+    step: envs.Step,
+    venv: Path,
+    result: Result,
+    previous: Result | None,
+    pytest_args: Sequence[str],
+    audit: bool,
+) -> Result | None:
+    """The steps of a real run, filling ``result``; or the stored verdict that stands."""
+    matrix, cell = step.matrix, step.cell
+    prepared = _prepare(step, result)
+    if prepared is None:
+        decision, kept = _standing(matrix, result, previous)
+        return _kept(kept, cell) if decision.reuse and kept and not pytest_args else None
+    interpreter, pins, project = prepared.interpreter, prepared.pins, prepared.project
     audited = None
     if not pytest_args:
-        candidates = [previous, *(inputs.history(matrix, cell.session) if previous else [])]
-        decisions = [(inputs.reusable(c, result.key, matrix), c) for c in candidates]
-        standing = next((c for d, c in decisions if d.reuse), None)
-        if standing is not None and standing is not previous:
+        decision, stands = _standing(matrix, result, previous)
+        if decision.reuse and stands is not previous:
             inputs.remember(matrix, previous)  # back to inputs seen before: keep both
-        if standing is not None and not audit:
-            return _kept(standing, cell)
-        result.why = "audit" if standing is not None else decisions[0][0].reason
-        audited = standing
+        if decision.reuse and not audit:
+            return _kept(stands, cell)
+        result.why = "audit" if decision.reuse else decision.reason
+        audited = stands if decision.reuse else None
     problem = envs.prepare_venv(step, venv, interpreter)
     synced = problem if problem is not None else envs.sync(step, venv, pins, project)
     if isinstance(synced, envs.Problem):
@@ -244,7 +285,7 @@ def _run_steps(
         cell.package,
         *(Requirement(w).name for w in matrix.integration(cell.integration).with_),
     ]
-    result.python = full_version  # the venv's interpreter
+    result.python = result.key["python"]  # the venv's interpreter
     result.freeze = (None if synced else envs.stored_freeze(venv)) or envs.freeze(step, venv)
     if synced:
         envs.record_freeze(venv, result.freeze)

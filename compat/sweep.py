@@ -26,7 +26,7 @@ from compat.errors import Interrupted
 from compat.matrix import Matrix
 from compat.plan import Cell
 from compat.results import Result, Status, ensure_writable, save
-from compat.runner import error_result, run_cell
+from compat.runner import error_result, run_cell, standing
 from compat.text import normalise, safe
 
 
@@ -198,6 +198,27 @@ def run_cells(
     if interrupted:
         raise Interrupted(interrupted)
     return results
+
+
+def must_run(
+    matrix: Matrix, cells: list[Cell], known: dict[str, Result], jobs: int | None = None
+) -> list[tuple[Cell, str]]:
+    """The cells a sweep would run, with why: those whose stored verdict would not stand
+    (``runner.standing``: resolved, not installed nor tested), and the audit's pick of the
+    others. What CI's plan job asks, to start jobs only for them."""
+    envs.uv_binary()
+    with procs.interruptible(), view.sweep(matrix):
+        if missing := missing_pythons(matrix, cells):
+            return [(c, f"Python {c.python} was not found") for c in cells if c.python in missing]
+        with ThreadPoolExecutor(max_workers=jobs or default_jobs()) as pool:
+            decisions = list(pool.map(lambda c: standing(c, matrix, known.get(c.session)), cells))
+    stands = {c.session: d.reuse for c, d in zip(cells, decisions, strict=True)}
+    audited = _audit_sample([c for c in cells if stands[c.session]], known, matrix.settings.audit)
+    return [
+        (c, "audit" if c.session in audited else d.reason)
+        for c, d in zip(cells, decisions, strict=True)
+        if not d.reuse or c.session in audited
+    ]
 
 
 def _audit_sample(cells: list[Cell], stored: dict[str, Result], count: int) -> set[str]:

@@ -36,6 +36,7 @@ SETUP_PYTHON = "actions/setup-python@v5"
 UPLOAD = "actions/upload-artifact@v4"
 DOWNLOAD = "actions/download-artifact@v4"
 CACHE = "actions/cache@v4"
+CACHE_RESTORE = "actions/cache/restore@v4"
 
 MATRIX_CRON = "0 6 * * 1"  # Monday 06:00 UTC, before the maintainers' Monday routine
 UPSTREAM_CRON = "0 8 * * *"  # daily 08:00 UTC
@@ -281,17 +282,29 @@ def matrix_workflow(matrix: Matrix) -> str:
     docs = layout.path(matrix.settings.docs)
     docs_json = str(PurePosixPath(docs).with_suffix(".json"))
     jobs = matrix.settings.ci_jobs
+    every_python = "\n".join(sorted({*_pythons(matrix), python}, key=_python_key))
     plan = {
         "runs-on": "ubuntu-latest",
-        "timeout-minutes": 10,
+        "timeout-minutes": 20,
         "outputs": {"matrix": "${{ steps.plan.outputs.matrix }}"},
         "steps": [
-            *_steps_setup(matrix, python),
+            *_steps_setup(matrix, every_python),
             {
-                # The groups of cells to run (see `cell_groups`), at most `ci-jobs` of them.
+                "name": "Restore uv's cache",
+                "uses": CACHE_RESTORE,
+                "with": {
+                    "path": "~/.cache/uv",
+                    "key": "uv-${{ runner.os }}-cells-${{ github.run_id }}",
+                    "restore-keys": "uv-${{ runner.os }}-",
+                },
+            },
+            {
+                # The groups of cells that must run (their committed verdicts would not
+                # stand, or the audit picked them), at most `ci-jobs` of them: each cell is
+                # resolved here, nothing is installed or tested. An unchanged week: none.
                 "name": "Plan the cells",
                 "id": "plan",
-                "run": f'matrix="$(compat plan --format github --groups {jobs})"\n'
+                "run": f'matrix="$(compat plan --format github --groups {jobs} --needed)"\n'
                 'echo "matrix=$matrix" >> "$GITHUB_OUTPUT"\n',
             },
         ],
@@ -321,8 +334,9 @@ def matrix_workflow(matrix: Matrix) -> str:
             {
                 "name": "Run the cells",
                 "env": {"SESSIONS": "${{ matrix.sessions }}"},
+                # Every cell given runs (the plan chose them), audited ones included.
                 "run": "# shellcheck disable=SC2086 # one argument per session: [a-z0-9._-]\n"
-                "compat run $SESSIONS\n",
+                "compat run $SESSIONS --audit all\n",
             },
             {
                 "name": "Upload the results",

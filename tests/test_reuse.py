@@ -396,3 +396,29 @@ def test_a_new_release_of_a_dependency_reruns_with_the_new_files(index, tmp_path
     first, again = verdicts(root, change)
     assert first == (Status.PASSED, False) and again == (Status.PASSED, False)
     assert "dep-lib==1.1" in latest(root).freeze
+
+
+def test_ci_plans_jobs_only_for_the_cells_that_must_run(index, tmp_path, capsys) -> None:
+    """The weekly workflow's plan job: nothing changed, no cell job; one input changed, its
+    cells; the audit's pick besides."""
+    root = project(tmp_path / "p", index, tests={"tests/test_acme.py": READS_DATA})
+    write(root / "tests/data/expected.json", '{"ok": true}')
+    assert run(root, "run", "--all") == 0
+
+    def planned() -> tuple[list[str], str]:
+        capsys.readouterr()
+        assert run(root, "plan", "--format", "github", "--groups", "4", "--needed") == 0
+        out = capsys.readouterr()
+        groups = json.loads(out.out)["include"]
+        return sorted(s for g in groups for s in g["sessions"].split()), out.err
+
+    assert planned()[0] == []  # an unchanged week starts no cell job
+    write(root / "tests/data/expected.json", '{"ok": false}')
+    sessions, why = planned()
+    assert sessions == [f"compat-acme-latest-{PY}", f"compat-acme-min-{PY}"]
+    assert "changed: tests/data/expected.json" in why
+    write(root / "tests/data/expected.json", '{"ok": true}')
+    config = root / "compat.toml"
+    config.write_text(config.read_text().replace("audit = 0", "audit = 1"))
+    sessions, why = planned()
+    assert len(sessions) == 1 and f"{sessions[0]}: audit" in why

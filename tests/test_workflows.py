@@ -224,7 +224,10 @@ def test_matrix_workflow_triggers_jobs_and_paths(project, capsys):
     jobs = data["jobs"]
     plan, cell, report = jobs["plan"], jobs["cell"], jobs["report"]
     assert all(isinstance(job["timeout-minutes"], int) for job in (plan, report, jobs["update"]))
-    assert "compat plan --format github --groups 4" in plan["steps"][-1]["run"]  # ci-jobs
+    # ci-jobs groups of only the cells whose committed verdicts would not stand
+    assert "compat plan --format github --groups 4 --needed" in plan["steps"][-1]["run"]
+    pythons = plan["steps"][1]["with"]["python-version"].splitlines()
+    assert set(workflows._pythons(load(project / "compat.toml"))) <= set(pythons)  # every cell's
     assert plan["outputs"]["matrix"] == "${{ steps.plan.outputs.matrix }}"
 
     # one job per group of cells (see test_cell_groups_*), skipped when there is none
@@ -236,7 +239,7 @@ def test_matrix_workflow_triggers_jobs_and_paths(project, capsys):
     }
     run = next(step for step in cell["steps"] if step.get("name") == "Run the cells")
     assert run["env"] == {"SESSIONS": "${{ matrix.sessions }}"}  # never expanded into the script
-    assert run["run"].splitlines()[-1] == "compat run $SESSIONS"
+    assert run["run"].splitlines()[-1] == "compat run $SESSIONS --audit all"  # all it was given
     runs = [step.get("run") for step in cell["steps"]]
     assert "python -m pip install nox-compat -e ." in runs  # not nox-compat itself
     setup = next(s for s in cell["steps"] if s.get("uses") == "actions/setup-python@v5")
@@ -255,8 +258,9 @@ def test_matrix_workflow_triggers_jobs_and_paths(project, capsys):
     assert issues["run"] == "compat issues"
     assert issues["env"] == {"GITHUB_TOKEN": "${{ secrets.GITHUB_TOKEN }}"}
     assert "compat report" in [s.get("run") for s in report["steps"]]
-    # the tool's own jobs use the newest Python of the matrix
-    assert plan["steps"][1]["with"]["python-version"] == "3.12"
+    # the tool's own jobs use the newest Python of the matrix (the plan job: last, the default)
+    assert plan["steps"][1]["with"]["python-version"].splitlines()[-1] == "3.12"
+    assert report["steps"][1]["with"]["python-version"] == "3.12"
 
 
 def write_generated(config: Path) -> None:
@@ -318,6 +322,7 @@ def test_update_job_opens_the_pull_request_with_least_permissions(project):
         workflows.UPLOAD,
         workflows.DOWNLOAD,
         workflows.CACHE,  # uv's cache for the cells: with the committed verdicts, cheap reruns
+        workflows.CACHE_RESTORE,  # the plan job resolves with it
     }
 
 
@@ -460,7 +465,9 @@ def test_ci_jobs_setting_decides_the_groups_and_is_validated(project, capsys):
         config.read_text().replace("timeout = 1000\n", "timeout = 1000\nci-jobs = 2\n")
     )
     rc, out, _ = generate(config, capsys, "--check")
-    assert rc == 1 and '+          matrix="$(compat plan --format github --groups 2)"' in out
+    assert (
+        rc == 1 and '+          matrix="$(compat plan --format github --groups 2 --needed)"' in out
+    )
     for value, error in [
         ("0", "compat.toml:6: settings.ci-jobs: expected a positive integer, got 0"),
         ("257", "compat.toml:6: settings.ci-jobs: expected at most 256 (GitHub's limit), got 257"),

@@ -196,9 +196,10 @@ def test_credentials_in_what_the_tests_print_are_hidden_everywhere(
     a URL's password, a query token, an Authorization header, a variable's value."""
     monkeypatch.setenv("DB_PASSWORD", "pw-db-secret-5")
     monkeypatch.setenv("DATABASE_URL", "postgresql://app:pw-url-secret-6@db.internal/app")
-    test = (
-        "import os\n\n\ndef test_acme():\n"
+    test = (  # fails on 1.1.0 only: a failure on every version would be the project's (❗)
+        "import os\nfrom importlib.metadata import version\n\n\ndef test_acme():\n"
         "    print('Authorization: Bearer tok-header-secret-7')\n"
+        "    if version('acme-sdk') == '1.0.0':\n        return\n"
         "    raise ConnectionError(os.environ['DATABASE_URL'] + ' via '\n"
         "        'https://api.example/v1?access_token=tok-query-secret-8 as '\n"
         "        + os.environ['DB_PASSWORD'])\n"
@@ -225,15 +226,16 @@ def test_credentials_in_what_the_tests_print_are_hidden_everywhere(
 
 def test_a_lone_surrogate_in_a_failure_message_loses_nothing(index, tmp_path, capsys) -> None:
     """What ``os.fsdecode`` makes of an undecodable file name, in an assertion message."""
-    test = (
-        "import os\n\n\ndef test_acme():\n"
-        "    assert False, 'cannot open ' + os.fsdecode(b'caf\\xe9.txt') + ' \\x1b[2J'\n"
+    test = (  # fails on 1.1.0 only: a failure on every version would be the project's (❗)
+        "import os\nfrom importlib.metadata import version\n\n\ndef test_acme():\n"
+        "    assert version('acme-sdk') == '1.0.0', "
+        "'cannot open ' + os.fsdecode(b'caf\\xe9.txt') + ' \\x1b[2J'\n"
     )
     root = project(tmp_path / "p", index, tests={"tests/test_acme.py": test})
     assert run(root, "run", "--all", "-j", "1") == 1
     results = load_all(root / ".compat/results").results
     assert sorted(r.label for r in results.values()) == ["latest", "min"]
-    for result in results.values():
+    for result in [r for r in results.values() if r.failures]:
         assert result.failures[0].message.startswith("AssertionError: cannot open caf\ufffd.txt")
         assert "\x1b" not in result.failures[0].message
     assert run(root, "report", "--offline") == 1

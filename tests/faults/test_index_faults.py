@@ -62,10 +62,10 @@ def test_no_cache_headers_still_fill_the_cache(index, tmp_path, capsys) -> None:
     assert run(root, "plan", "--offline") == 0
 
 
-def test_index_dies_mid_sweep(index, tmp_path, capsys) -> None:
-    index.max_age = 0  # every resolution asks the index
+def test_index_dies_mid_sweep(index, tmp_path, capsys, monkeypatch) -> None:
     root = project(tmp_path / "p", index)
     assert run(root, "run", "--all", "-j", "1") == 0
+    monkeypatch.setenv("COMPAT_CACHE_DIR", str(tmp_path / "empty-cache"))  # no page to fall back on
     index.fault, index.fault_after = "refuse", len(index.requests) + 2
     assert run(root, "run", "--all", "--rerun", "-j", "1") == 2
     results = load_all(root / ".compat/results").results.values()
@@ -107,3 +107,27 @@ def test_nox_without_index_nor_cache(index, tmp_path) -> None:
     listing = nox("-l")
     assert listing.returncode == 0 and f"compat-acme-min-{PY}" in listing.stdout
     assert "from compatibility-matrix.json" in listing.stderr
+
+
+def test_an_index_that_hangs_while_resolving_is_ours_not_a_timeout(
+    index, tmp_path, capsys, monkeypatch
+) -> None:
+    """A stall while the environment is built is ❗ (the stored verdict kept, no issue, exit
+    2); only tests that run too long are the upstream's `timeout`."""
+    from pkgindex import Release
+
+    index.add(Release("extra-lib", "1.0"))
+    root = project(tmp_path / "p", index, settings="timeout = 3")
+    assert run(root, "run", f"compat-acme-latest-{PY}") == 0
+    config = root / "compat.toml"
+    config.write_text(config.read_text() + 'with = ["extra-lib"]\n')  # a page not seen yet
+    monkeypatch.setenv("COMPAT_INDEX_TIMEOUT", "30")
+    index.hang_seconds, index.fault, index.fault_after = 20, "hang", len(index.requests)
+    capsys.readouterr()
+    assert run(root, "run", f"compat-acme-latest-{PY}") == 2
+    out = capsys.readouterr()
+    assert "the environment was not built within 3s (stalled while resolving" in out.err
+    assert "timeout" not in out.out.split("\n")[0].split("—")[0]  # not the verdict
+    kept = load_all(root / ".compat/results").results[f"compat-acme-latest-{PY}"]
+    assert kept.status is Status.PASSED and kept.stale is not None
+    assert run(root, "issues", "--dry-run") == 0  # never an issue
