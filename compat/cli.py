@@ -180,9 +180,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     matrix = load_matrix(args)
     problems: list[str] = []
     if args.merge:
+        from compat.sweep import reattributed
+
         taken = merge([Path(p) for p in args.merge], matrix.results_dir)
         print(f"merged {len(taken.results)} result(s)")
         problems += taken.problems
+        # cells run apart (one CI job each) are read together, as one sweep reads them
+        reattributed(matrix, [], load_known(matrix).results)
     plan = plan_or_none(matrix, args.offline, "rendering without the index")
     known = load_known(matrix)
     problems += [p for p in known.problems if p not in problems]

@@ -202,6 +202,21 @@ def test_a_failure_on_every_version_is_yours(index, tmp_path, capsys) -> None:
     )["integrations"]["acme"]["cells"]} == {"error"}  # fmt: skip
 
 
+def test_cells_run_apart_are_read_together_when_merged(index, tmp_path) -> None:
+    """CI runs each group of cells in its own job: `compat report --merge` reads their
+    artifacts together, as one sweep would."""
+    index.add(acme("1.0.0"), acme("1.1.0"))
+    root = project(tmp_path / "p", index, tests={"tests/test_acme.py": ASYNC_TESTS})
+    artifacts = []
+    for label in ("min", "latest"):  # two jobs, each with a checkout of its own
+        job = tmp_path / f"job-{label}"
+        shutil.copytree(root, job)
+        assert run(job, "run", f"compat-acme-{label}-{PY}") == 1  # alone: a red cell
+        artifacts.append(str(job / ".compat/results"))
+    assert run(root, "report", "--merge", *artifacts) == 0
+    assert {r.status for r in stored(root).values()} == {Status.ERROR}
+
+
 def test_a_version_that_passes_gives_the_others_their_red_back(index, tmp_path) -> None:
     """Stored errors of a common failure become red again when a new version passes."""
     index.max_age = 0  # the plan sees the new release at once

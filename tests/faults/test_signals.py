@@ -131,7 +131,7 @@ def test_endless_output_keeps_a_bounded_tail(index, tmp_path) -> None:
     test = (
         "import sys\n\n\ndef test_acme():\n"
         "    line = 'x' * 999 + '\\n'\n"
-        "    for _ in range(150_000):\n        sys.stdout.write(line)\n"
+        "    for _ in range(300_000):\n        sys.stdout.write(line)\n"
         "    assert False, 'the end'\n"
     )
     root = project(tmp_path / "p", index, tests={"tests/test_acme.py": test})
@@ -146,7 +146,7 @@ def test_endless_output_keeps_a_bounded_tail(index, tmp_path) -> None:
         env={**os.environ, "PYTEST_ADDOPTS": "-s"},
     )  # fmt: skip
     peak_mb = int(done.stderr.rsplit("peak", 1)[1].split()[0]) / 1024
-    assert peak_mb < 120, done.stderr[-2000:]  # 150 MB went through the pipe
+    assert peak_mb < 150, done.stderr[-2000:]  # 300 MB went through the pipe
     result = json.loads((root / f".compat/results/compat-acme-min-{PY}.json").read_text())
     assert result["status"] == "failed" and len(result["log_tail"]) < 100_000
 
