@@ -212,7 +212,7 @@ def open_alerts(github: GitHub, repo: str) -> list[OpenAlert]:
 
 
 @dataclass
-class _Group:
+class _Breakage:
     """Consecutive releases of one integration that share a verdict: one issue."""
 
     integration: str
@@ -244,12 +244,15 @@ def plan_alerts(report, alerts: list[OpenAlert], level: str = "medium") -> Alert
     release passes", or "the cells pass now" for its own version), a new one is never filed.
     Releases that could not be judged fall back to the unverified score (``level`` and up).
     """
+    from compat.upstream.model import resolves
     from compat.upstream.score import rank
 
     plan = AlertPlan()
     for check in report.checks:
         name = check.integration.name
-        groups = [_Group(name, a.version, a.kind, alert=a) for a in alerts if a.integration == name]
+        groups = [
+            _Breakage(name, a.version, a.kind, alert=a) for a in alerts if a.integration == name
+        ]
         current = {group.kind: group for group in groups}  # the newest open alert of each kind
         for release in sorted(check.releases, key=lambda r: r.version):
             if not release.verified:
@@ -262,7 +265,7 @@ def plan_alerts(report, alerts: list[OpenAlert], level: str = "medium") -> Alert
                 ended = [
                     g
                     for g in groups
-                    if g.kind in kinds and not g.resolved and _resolves(g.version, release.version)
+                    if g.kind in kinds and not g.resolved and resolves(g.version, release.version)
                 ]
                 for group in ended:
                     group.resolved = True
@@ -273,7 +276,7 @@ def plan_alerts(report, alerts: list[OpenAlert], level: str = "medium") -> Alert
                 continue
             kind = "warn" if priority == "P2" else "red"
             if kind not in current:
-                current[kind] = _Group(name, release.version, kind)
+                current[kind] = _Breakage(name, release.version, kind)
                 groups.append(current[kind])
             current[kind].releases.append(release)
         plan.drafts += [
@@ -284,17 +287,11 @@ def plan_alerts(report, alerts: list[OpenAlert], level: str = "medium") -> Alert
     return plan
 
 
-def _resolves(alerted: Version, passing: Version) -> bool:
-    """A pass of ``passing`` ends an alert about ``alerted``: the same or a later release (a
-    prerelease passing ends only a prerelease's alert)."""
-    return alerted <= passing and (alerted.is_prerelease or not passing.is_prerelease)
-
-
 def _title(integration: str, version) -> str:
     return f"[Release Alert] {integration} {version}"
 
 
-def _closing(check, release, group: _Group) -> str:
+def _closing(check, release, group: _Breakage) -> str:
     package = check.integration.package
     evidence = release.evidence
     if release.version == group.version:
@@ -307,7 +304,7 @@ def _closing(check, release, group: _Group) -> str:
     )
 
 
-def verified_alert(check, group: _Group) -> Draft:
+def verified_alert(check, group: _Breakage) -> Draft:
     """The issue for one breakage: its releases, their cells, failing tests, the first bad
     release, the API changes among your uses; outside text in code spans and fences."""
     integ = check.integration

@@ -67,8 +67,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from compat.report import load_known
 
-    matrix = matrix_mod.load(args.config)
-    client = IndexClient(matrix.settings.index_url, offline=args.offline)
+    refresh = getattr(args, "refresh", False)
+    matrix = matrix_mod.seeing(matrix_mod.load(args.config), refresh=refresh)
+    client = IndexClient(matrix.settings.index_url, offline=args.offline, refresh=refresh)
     github = GitHub()
     known = load_known(matrix)  # what was tested: the stored results and the committed JSON
     for problem in known.problems:

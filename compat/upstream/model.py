@@ -63,6 +63,12 @@ class ReleaseCheck:
         }
 
 
+def resolves(alerted: Version, passing: Version) -> bool:
+    """Whether a pass of ``passing`` ends an alert about ``alerted``: the same or a later
+    release (a prerelease passing ends only a prerelease's alert)."""
+    return alerted <= passing and (alerted.is_prerelease or not passing.is_prerelease)
+
+
 @dataclass(frozen=True)
 class TestedRelease:
     """A release in the window that the matrix already tested and passed: not news."""
@@ -91,6 +97,15 @@ class IntegrationCheck:
     already_tested: list[TestedRelease] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # what could not be checked
     warnings: list[str] = field(default_factory=list)  # worth fixing, changes no verdict
+
+    def breaking(self) -> list[ReleaseCheck]:
+        """Verified red releases (P0, P1) that no later passing release of this run ends."""
+        passing = [r.version for r in self.releases if r.verified and r.priority is None]
+        return [
+            r
+            for r in self.releases
+            if r.priority in ("P0", "P1") and not any(resolves(r.version, p) for p in passing)
+        ]
 
     def to_dict(self) -> dict:
         return {
@@ -151,10 +166,11 @@ class UpstreamReport:
     @property
     def exit_code(self) -> int:
         """2 when something could not be checked (a cell not judged included); else 1 when a
-        verified release is red (P0, P1) or, unverified, one scores ``high``; else 0."""
+        verified release is red (P0, P1) and no later one passes, or an unverified one scores
+        ``high``; else 0."""
         if self.errors or self.unjudged:
             return 2
-        if any(r.priority in ("P0", "P1") for r in self.releases):
+        if any(c.breaking() for c in self.checks):
             return 1
         return 1 if any(r.level == "high" and not r.verified for r in self.releases) else 0
 
