@@ -67,6 +67,7 @@ class Settings:
     notices: str | None = None  # path of the generated runtime-notices module
     notices_category: str = "UserWarning"
     snapshot: str = ""  # see the index as it was then (RFC 3339, UTC); "" = now
+    range_updates: bool = True  # `compat pull-request` proposes the range edits verdicts justify
     refresh: bool = False  # not a key: ask the index again even when cached pages are fresh
 
     @property
@@ -415,6 +416,7 @@ class _Loader:
             notices=read.get(table, at, "notices", str, None),
             notices_category=read.get(table, at, "notices-category", str, "UserWarning"),
             snapshot=snapshot,
+            range_updates=read.get(table, at, "range-updates", bool, True),
         )
 
     def integration(
@@ -509,7 +511,7 @@ def _is_url(text: str) -> bool:
 _SETTINGS_KEYS = [
     "python", "tests", "test-requires", "install-project", "results-dir", "docs",
     "index-url", "prereleases", "timeout", "policy", "pass-env", "deprecations",
-    "notices", "notices-category", "snapshot",
+    "notices", "notices-category", "snapshot", "range-updates",
 ]  # fmt: skip
 _INTEGRATION_KEYS = [
     "package", "min", "versions", "python", "select", "tests", "with", "deps", "repo", "file",

@@ -242,7 +242,7 @@ def test_the_command(fake: FakeGitHub, clone: Path, monkeypatch, capsys):
     parser = argparse.ArgumentParser()
     parser.add_argument("--config")
     pullrequest.add_arguments(parser)
-    args = parser.parse_args(["--config", str(clone / "compat.toml")])
+    args = parser.parse_args(["--config", str(clone / "compat.toml"), "--days", "0"])
     assert pullrequest.run(args) == 0
     out = capsys.readouterr().out
     assert out.startswith("created pull request #1 'Update compatibility matrix': https://")
