@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -134,3 +135,30 @@ def test_cells_that_cannot_be_judged_never_alert(index, fake: FakeGitHub, tmp_pa
     assert "not judged (error, no alert): Python 3.99 was not found" in out
     assert "LOW     1.1.0" in out  # unverified: the notes and the API diff decide, as before
     assert fake.issues[REPO] == []
+
+
+def test_a_passing_release_files_nothing_and_is_listed_in_the_pull_request(
+    index: IndexServer, fake: FakeGitHub, tmp_path: Path, capsys
+):
+    index.add(acme("1.0.0"), acme("1.1.0", days=0.5))
+    fake.add_repo("acme/acme-sdk")
+    notes = "## Breaking changes\n- the `legacy` module is gone\n"
+    fake.add_release("acme/acme-sdk", "v1.1.0", notes, published_at=ago(0.5))
+    root = project(tmp_path / "p", index)
+    config = root / "compat.toml"
+    config.write_text(config.read_text() + 'repo = "acme/acme-sdk"\n')
+    code, out = monitor(root, capsys)
+    assert code == 0, out
+    assert "PASSES  1.1.0" in out and '"Breaking changes" section' in out
+    assert fake.issues[REPO] == []  # the notes alone never open an issue when the tests pass
+
+    # The weekly pull request lists it, from the stored verdicts, with what the notes say.
+    for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-qm", "start"]):
+        subprocess.run(["git", "-c", "user.name=M", "-c", "user.email=m@x", *args], cwd=root,
+                       check=True, capture_output=True)  # fmt: skip
+    assert cli(root, capsys, "report")[0] == 0
+    code, out = cli(root, capsys, "pull-request", "--dry-run")
+    assert code == 0, out
+    assert "## Upstream releases" in out
+    assert f"- ✅ tested 1.1.0 ({ago(0.5)[:10]}): passes" in out
+    assert '  - notes: `"Breaking changes" section' in out

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from compat.matrix import load
+from compat.matrix import ConfigError, load
 from compat.ranges import RangeError, apply, proposals
 from compat.report import build_rows
 from compat.results import Result, Status, session_name
@@ -168,3 +168,15 @@ def test_edits_keep_every_other_byte(tmp_path):
     assert apply(text, edits)[1] == []  # applied once: nothing left to change
     with pytest.raises(RangeError, match="not valid TOML"):
         apply("[project\n", edits)
+
+
+def test_the_range_updates_setting_is_validated(tmp_path):
+    assert matrix_with(tmp_path, "acme-sdk>=1.0").settings.range_updates is True
+    assert (
+        matrix_with(tmp_path, "acme-sdk>=1", "range-updates = false").settings.range_updates
+        is False
+    )
+    with pytest.raises(
+        ConfigError, match=r"compat.toml:4: settings.range-updates: expected true or false"
+    ):
+        matrix_with(tmp_path, "acme-sdk>=1.0", 'range-updates = "no"')
