@@ -607,10 +607,10 @@ def file_issues(
 
 def _relabel(github: GitHub, repo: str, issue: dict, labels: tuple[str, ...]) -> None:
     """Give ``issue`` the priority of ``labels`` (P0 → P1 …), keeping the maintainers' own."""
-    have = _labels(issue)
+    have = [label.get("name", "") for label in issue.get("labels") or []]
     want = [name for name in have if name not in PRIORITY_LABELS or name in labels]
     want += [name for name in labels if name not in have]
-    if set(want) != have:
+    if want != have:
         github.request("PATCH", f"repos/{repo}/issues/{issue['number']}", json={"labels": want})
 
 

@@ -53,11 +53,6 @@ class Evidence:
         """At least one cell was judged: the evidence, not the notes, decides."""
         return bool(self.judged)
 
-    @property
-    def passes(self) -> bool:
-        """Judged, nothing red, and at least one cell passed."""
-        return self.verified and not self.red and any(r.status.passing for r in self.results)
-
     def priority(self, version: Version, api: ApiTrace | None = None) -> str | None:
         """P0: a stable release inside the declared range installs but your tests fail;
         P1: red with a workaround (beyond the cap, a prerelease, not installable);
