@@ -10,6 +10,7 @@ so nothing in it renders, links, pings anyone or references another issue.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -17,6 +18,8 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
 
 from compat.errors import CompatError
 from compat.github import GitHub
@@ -37,11 +40,12 @@ class Draft:
     title: str
     body: str
     labels: tuple[str, ...]
+    key: str = ""  # when set: the verdict's digest; the issue is updated only when it changes
 
 
 @dataclass
 class Outcome:
-    action: str  # created | commented | unchanged | left-out (+ "would …" on a dry run)
+    action: str  # created | commented | unchanged | closed | left-out (+ "would …" on a dry run)
     title: str
     number: int | None = None
     url: str | None = None
@@ -78,6 +82,8 @@ def release_alert(check, release) -> Draft:
         "",
         f"Breaking-change score: **{release.level}**",
         "",
+        f"**Unverified**: {_unverified(release)}",
+        "",
         "Reasons:",
         *[f"- {code(reason)}" for reason in release.score.reasons],
         "",
@@ -107,13 +113,29 @@ def release_alert(check, release) -> Draft:
     )
 
 
+def _unverified(release) -> str:
+    """Why an alert rests on the release notes and the API diff alone."""
+    errors = release.evidence.errors if release.evidence else []
+    if errors:
+        return (
+            f"its cells could not be judged ({code(errors[0].message)}), so this score comes "
+            "from the release notes and the API diff alone."
+        )
+    return (
+        "scored from the release notes and the API diff; its cells were not run "
+        "(`compat upstream --verify` runs them first and files only what fails)."
+    )
+
+
 def open_high_alerts(github: GitHub, repo: str) -> dict[str, list[tuple[str, str]]]:
-    """The open ``[Release Alert]`` issues labelled ``priority:high``: integration ->
-    [(version, first reason)]. They announce breaking changes not yet in the verdicts."""
+    """The open ``[Release Alert]`` issues that announce a break (``P0``, ``P1``, or an
+    unverified ``priority:high``): integration -> [(version, first reason)]. They announce
+    breaking changes not yet in the verdicts."""
     found: dict[str, list[tuple[str, str]]] = {}
-    for issue in github.open_issues(repo, "priority:high"):
-        match = re.fullmatch(r"\[Release Alert\] (\S+) (\S+)", issue.get("title", ""))
-        if not match:
+    for issue in github.open_issues(repo, "release-alert"):
+        match = _ALERT_TITLE.fullmatch(issue.get("title", ""))
+        labels = _labels(issue)
+        if not match or not labels & {"P0", "P1", "priority:high"}:
             continue
         body = issue.get("body") or ""
         reasons = re.findall(r"^- `+ ?(.*?) ?`+$", body.split("Reasons:", 1)[-1], re.MULTILINE)
@@ -124,15 +146,309 @@ def open_high_alerts(github: GitHub, repo: str) -> dict[str, list[tuple[str, str
 
 
 def release_alerts(report, level: str = "medium") -> list[Draft]:
-    """Alerts for every release of ``report`` scored ``level`` or above."""
+    """Unverified alerts: every release of ``report`` scored ``level`` or above."""
     from compat.upstream.score import rank
 
     return [
         release_alert(check, release)
         for check in report.checks
         for release in check.releases
-        if rank(release.level) >= rank(level)
+        if rank(release.level) >= rank(level) and not release.recheck
     ]
+
+
+# -- verified release alerts ---------------------------------------------------------------------
+
+_ALERT_TITLE = re.compile(r"\[Release Alert\] (\S+) (\S+)")
+PRIORITY_LABELS = {"P0", "P1", "P2", "priority:low", "priority:medium", "priority:high"}
+_WHY = {
+    "P0": "a stable release inside your declared range installs, and your tests fail: "
+    "users who upgrade break",
+    "P1": "your tests fail, and a workaround exists",
+    "P2": "your tests pass, but",
+}
+
+
+def _labels(issue: dict) -> set[str]:
+    return {label.get("name", "") for label in issue.get("labels") or [] if isinstance(label, dict)}
+
+
+@dataclass(frozen=True)
+class OpenAlert:
+    """An open ``[Release Alert] <integration> <version>`` issue."""
+
+    number: int
+    integration: str
+    version: Version
+    labels: frozenset[str]
+    url: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """``warn`` for a P2 alert (tests pass), ``red`` for the rest (old unverified ones too)."""
+        return "warn" if "P2" in self.labels else "red"
+
+
+def open_alerts(github: GitHub, repo: str) -> list[OpenAlert]:
+    """The open release alerts of ``repo`` (label ``release-alert``), oldest version first."""
+    found = []
+    for issue in github.open_issues(repo, "release-alert"):
+        match = _ALERT_TITLE.fullmatch(issue.get("title", ""))
+        if not match:
+            continue
+        try:
+            version = Version(match.group(2))
+        except InvalidVersion:
+            continue
+        found.append(
+            OpenAlert(
+                issue["number"],
+                match.group(1),
+                version,
+                frozenset(_labels(issue)),
+                issue.get("html_url"),
+            )
+        )
+    return sorted(found, key=lambda a: (a.integration, a.version))
+
+
+@dataclass
+class _Breakage:
+    """Consecutive releases of one integration that share a verdict: one issue."""
+
+    integration: str
+    version: Version  # the open alert's, else the first release's: the issue's title
+    kind: str  # red | warn
+    alert: OpenAlert | None = None
+    releases: list = field(default_factory=list)  # ReleaseCheck
+    resolved: bool = False  # a release up from ``version`` passes
+
+    @property
+    def title(self) -> str:
+        return _title(self.integration, self.version)
+
+
+@dataclass
+class AlertPlan:
+    """What the verified evidence asks of the issue tracker."""
+
+    drafts: list[Draft] = field(default_factory=list)
+    closes: list[tuple[OpenAlert, str]] = field(default_factory=list)  # (alert, comment)
+
+
+def plan_alerts(report, alerts: list[OpenAlert], level: str = "medium") -> AlertPlan:
+    """Drafts and closings from a verified report (``UpstreamReport``) and the open alerts.
+
+    Per integration, releases in version order: a red one (P0/P1) joins the open red alert
+    (one breakage, one issue) or starts one; a P2 one likewise among the P2 alerts. A release
+    whose cells pass resolves the alerts up to its version: an open one is closed ("a later
+    release passes", or "the cells pass now" for its own version), a new one is never filed.
+    Releases that could not be judged fall back to the unverified score (``level`` and up).
+    """
+    from compat.upstream.model import resolves
+    from compat.upstream.score import rank
+
+    plan = AlertPlan()
+    for check in report.checks:
+        name = check.integration.name
+        groups = [
+            _Breakage(name, a.version, a.kind, alert=a) for a in alerts if a.integration == name
+        ]
+        current = {group.kind: group for group in groups}  # the newest open alert of each kind
+        for release in sorted(check.releases, key=lambda r: r.version):
+            if not release.verified:
+                if not release.recheck and rank(release.level) >= rank(level):
+                    plan.drafts.append(release_alert(check, release))
+                continue
+            priority = release.priority
+            if priority in (None, "P2"):
+                kinds = ("red",) if priority == "P2" else ("red", "warn")
+                ended = [
+                    g
+                    for g in groups
+                    if g.kind in kinds and not g.resolved and resolves(g.version, release.version)
+                ]
+                for group in ended:
+                    group.resolved = True
+                    if group.alert is not None:
+                        plan.closes.append((group.alert, _closing(check, release, group)))
+                current = {k: g for k, g in current.items() if not g.resolved}
+            if priority is None:
+                continue
+            kind = "warn" if priority == "P2" else "red"
+            if kind not in current:
+                current[kind] = _Breakage(name, release.version, kind)
+                groups.append(current[kind])
+            current[kind].releases.append(release)
+        plan.drafts += [
+            verified_alert(check, group)
+            for group in groups
+            if group.releases and not group.resolved
+        ]
+    return plan
+
+
+def _title(integration: str, version) -> str:
+    return f"[Release Alert] {integration} {version}"
+
+
+def _closing(check, release, group: _Breakage) -> str:
+    package = check.integration.package
+    evidence = release.evidence
+    if release.version == group.version:
+        what = f"the cells of **{package} {release.version}** pass now ({evidence.per_python()})"
+    else:
+        what = f"**{package} {release.version}**, a later release, passes ({evidence.per_python()})"
+    return (
+        f"Closed by nox-compat: {what}, verified by running your tests "
+        "(`compat upstream --verify`).\n"
+    )
+
+
+def verified_alert(check, group: _Breakage) -> Draft:
+    """The issue for one breakage: its releases, their cells, failing tests, the first bad
+    release, the API changes among your uses; outside text in code spans and fences."""
+    integ = check.integration
+    releases = group.releases
+    priority = min(r.priority for r in releases)
+    first = releases[0]
+    versions = ", ".join(str(r.version) for r in releases)
+    results = [res for r in releases for res in r.evidence.results]
+    parts = [
+        f"**{integ.package} {versions}**: nox-compat ran your tests against "
+        f"{'it' if len(releases) == 1 else 'them'} (`compat upstream --verify`).",
+        "",
+        f"Priority **{priority}**: {_why(priority, releases)}.",
+        "",
+        "Reasons:",
+        *[f"- {code(_reason(r))}" for r in releases],
+        "",
+        "| release | published | cells |",
+        "|---|---|---|",
+    ]
+    for r in releases:
+        date = r.uploaded.date().isoformat() if r.uploaded else "—"
+        ordered = sorted(r.evidence.results, key=lambda x: x.python_xy)
+        cells = ", ".join(f"{x.status.symbol} {x.python_xy} {x.status}" for x in ordered)
+        parts.append(f"| {r.version} | {date} | {cells} |")
+    answer = next((r.evidence.culprit for r in releases if r.evidence.culprit), None)
+    if answer is not None:
+        parts += [
+            "",
+            f"First bad release: **{answer.first_bad}** (bisect on Python {answer.python}: "
+            f"{answer.last_good} passes; "
+            f"{len(answer.cells)} release(s) tested in between).",
+        ]
+        if answer.suspects:
+            parts.append(f"It may be any of {', '.join(answer.suspects)} (untestable releases).")
+    failures = _unique((f.test, f.message) for res in results for f in res.failures)
+    if failures:
+        parts += ["", "### Failing tests", ""]
+        for test, message in failures[:20]:
+            parts.append(f"- {code(test)}")
+            if message:
+                parts.append(
+                    excerpt(message, chars=600, lines=8).replace("\n", "\n  ").join(["  ", ""])
+                )
+        if len(failures) > 20:
+            parts.append(f"- … and {len(failures) - 20} more")
+    unbuilt = [res for res in results if res.status.incompatible and not res.failures]
+    for res in unbuilt[:3]:
+        parts += ["", f"{res.python_xy} {res.status}: {code(res.message or str(res.status), 600)}"]
+    deprecations = _unique(
+        (d.category, d.message, d.source) for res in results for d in res.usage_deprecations
+    )
+    if deprecations:
+        parts += ["", "### Deprecated APIs your code calls", ""]
+        for category, message, source in deprecations[:20]:
+            parts.append(f"- {code(category)} at {code(source)}: {code(message)}")
+    breakages = [b for r in releases if r.api for b in r.api.breakages]
+    if breakages:
+        parts += ["", "### API changes among your uses (static diff)", ""]
+        for b in breakages[:20]:
+            parts.append(f"- {code(b.message)} at {code(', '.join(b.used_at))}")
+    errors = [res for r in releases for res in r.evidence.errors]
+    if errors:
+        parts += ["", f"Not judged (`error`, not counted): {code(errors[0].message)}"]
+    notes = [s for r in releases for s in r.score.signals if not _own(s.reason)]
+    if notes:
+        parts += ["", "### What the release notes and the index say (not why this was filed)", ""]
+        parts += [f"- {code(s.reason)}" for s in notes[:10]]
+    urls = [r.url for r in releases if r.url]
+    if urls:
+        parts += ["", f"Release notes: {code(urls[-1])}"]
+    parts += ["", "### Reproduce", "", fence(_reproduce(integ, first), "bash")]
+    key = _digest(priority, releases, answer)
+    parts += ["", f"<!-- compat-alert: {key} -->"]
+    return Draft(
+        title=group.title,
+        body="\n".join(parts) + "\n",
+        labels=("release-alert", integ.name, priority),
+        key=key,
+    )
+
+
+def _why(priority: str, releases) -> str:
+    if priority == "P0":
+        return _WHY["P0"]
+    if priority == "P1":
+        red = [res for r in releases for res in r.evidence.red]
+        if any(not res.in_declared_range for res in red):
+            how = "it is beyond your declared range: the cap keeps your users on versions that work"
+        elif all(r.version.is_prerelease for r in releases if r.evidence.red):
+            how = "it is a prerelease: fix it before the final release"
+        else:
+            how = "it cannot be installed as tested: resolvers pick an older release"
+        return f"{_WHY['P1']} ({how})"
+    uses = any(res.usage_deprecations for r in releases for res in r.evidence.judged)
+    what = (
+        "your code calls APIs it deprecates"
+        if uses
+        else "the API diff finds changes in what your code uses"
+    )
+    return f"{_WHY['P2']} {what}"
+
+
+def _reason(release) -> str:
+    evidence = release.evidence
+    red = evidence.red
+    if red:
+        tests = _unique((f.test,) for res in red for f in res.failures)
+        where = ", ".join(sorted({res.python_xy for res in red}))
+        text = f"{release.version}: {red[0].status} on Python {where}"
+        return text + (f" ({tests[0][0]})" if tests else "")
+    deprecations = [d for res in evidence.judged for d in res.usage_deprecations]
+    if deprecations:
+        return f"{release.version}: {deprecations[0].category}: {deprecations[0].message}"
+    return f"{release.version}: passes; the API diff finds changes in what your code uses"
+
+
+def _own(reason: str) -> bool:
+    """Signals that restate what the evidence says better (the matrix's verdict, baselines)."""
+    return reason.startswith(("the matrix tested it", "newer than the newest tested", "API diff"))
+
+
+def _reproduce(integ, release) -> str:
+    cells = release.evidence.red or release.evidence.judged
+    lines = [f"nox -s {res.session}" for res in cells[:1] if not res.is_bisect]
+    lines.append(
+        f'uv pip install "{integ.package}=={release.version}"   # this exact version, in any venv'
+    )
+    return "\n".join(lines)
+
+
+def _digest(priority: str, releases, answer) -> str:
+    """What the verdict is made of — not when it ran — so that an unchanged verdict leaves
+    the issue alone and a changed one updates it."""
+    cells = {
+        str(r.version): sorted(
+            (res.python_xy, res.status.value, sorted(f.test for f in res.failures))
+            for res in r.evidence.results
+        )
+        for r in releases
+    }
+    data = [priority, cells, answer.first_bad if answer else None]
+    return hashlib.sha256(json.dumps(data).encode()).hexdigest()[:16]
 
 
 # -- compatibility failures from results ---------------------------------------------------------
@@ -270,11 +586,12 @@ def file_issues(
             number, url = existing["number"], existing.get("html_url")
             comments = github.comments(repo, number)
             last = comments[-1].get("body") if comments else existing.get("body")
-            if _same(last, draft.body):
+            if _same(last, draft.body) or (draft.key and draft.key in (last or "")):
                 outcomes.append(Outcome("unchanged", draft.title, number, url))
                 continue
             if not dry_run:
                 github.comment(repo, number, draft.body)
+                _relabel(github, repo, existing, draft.labels)
             action = "would comment" if dry_run else "commented"
             outcomes.append(Outcome(action, draft.title, number, url))
         elif created >= max_new:
@@ -288,6 +605,39 @@ def file_issues(
                 outcomes.append(
                     Outcome("created", draft.title, issue.get("number"), issue.get("html_url"))
                 )
+    return outcomes
+
+
+def _relabel(github: GitHub, repo: str, issue: dict, labels: tuple[str, ...]) -> None:
+    """Give ``issue`` the priority of ``labels`` (P0 → P1 …), keeping the maintainers' own."""
+    have = [label.get("name", "") for label in issue.get("labels") or []]
+    want = [name for name in have if name not in PRIORITY_LABELS or name in labels]
+    want += [name for name in labels if name not in have]
+    if want != have:
+        github.request("PATCH", f"repos/{repo}/issues/{issue['number']}", json={"labels": want})
+
+
+def close_alerts(
+    github: GitHub | None,
+    repo: str | None,
+    closes: list[tuple[OpenAlert, str]],
+    *,
+    dry_run: bool = False,
+) -> list[Outcome]:
+    """Comment why, then close each alert (``state_reason: completed``)."""
+    outcomes = []
+    for alert, comment in closes:
+        title = _title(alert.integration, alert.version)
+        if dry_run or github is None or not repo:
+            outcomes.append(Outcome("would close", title, alert.number, alert.url))
+            continue
+        github.comment(repo, alert.number, comment)
+        github.request(
+            "PATCH",
+            f"repos/{repo}/issues/{alert.number}",
+            json={"state": "closed", "state_reason": "completed"},
+        )
+        outcomes.append(Outcome("closed", title, alert.number, alert.url))
     return outcomes
 
 

@@ -75,6 +75,7 @@ class Settings:
     audit: int = 1  # reusable verdicts re-run per sweep to check the reuse key
     reuse_networked: bool = False  # reuse verdicts whose tests used the network
     ci_jobs: int = 4  # the weekly workflow runs the cells in at most this many jobs
+    range_updates: bool = True  # `compat pull-request` proposes the range edits verdicts justify
     refresh: bool = False  # not a key: ask the index again even when cached pages are fresh
 
     @property
@@ -426,6 +427,7 @@ class _Loader:
             audit=self.count(table, at, "audit", 1),
             reuse_networked=read.get(table, at, "reuse-networked", bool, False),
             ci_jobs=self.ci_jobs(table, at),
+            range_updates=read.get(table, at, "range-updates", bool, True),
         )
 
     def count(self, table: dict, at: tuple[str, ...], key: str, default: int) -> int:
@@ -538,7 +540,7 @@ _SETTINGS_KEYS = [
     "python", "tests", "test-requires", "install-project", "results-dir", "docs",
     "index-url", "prereleases", "timeout", "policy", "pass-env", "deprecations",
     "notices", "notices-category", "snapshot", "audit", "reuse-networked",
-    "ci-jobs",
+    "ci-jobs", "range-updates",
 ]  # fmt: skip
 MAX_CI_JOBS = 256
 _INTEGRATION_KEYS = [

@@ -46,6 +46,15 @@ MAX_JOB_MINUTES = 360  # GitHub-hosted runners stop a job after six hours
 # at least two cells (one runner start-up, one download of what they share).
 CELLS_PER_JOB = 2
 
+# Dependabot's versioning strategy for a library (see STRATEGY_NOTE in the generated file).
+STRATEGY_NOTE = """\
+    # increase-if-necessary suits a library, which declares ranges, not pins: a requirement
+    # that already admits the new release is left alone, so a floor is never raised just
+    # because something newer exists; only one that excludes it is changed. Dependabot
+    # proposes, the matrix run on its pull request proves; floor raises and cap lifts come
+    # from the verdicts, in the weekly `compat pull-request`.
+"""
+
 
 def header(command: str, matrix: Matrix) -> str:
     source = matrix.source.name
@@ -209,6 +218,7 @@ def dependabot(matrix: Matrix) -> str:
                 "package-ecosystem": "pip",
                 "directory": f"/{layout.sub}",
                 "schedule": schedule,
+                "versioning-strategy": "increase-if-necessary",
                 "labels": ["dependencies"],
                 "groups": groups,
             },
@@ -220,7 +230,9 @@ def dependabot(matrix: Matrix) -> str:
             },
         ],
     }
-    return header("compat dependabot", matrix) + to_yaml(data)
+    text = to_yaml(data)
+    key = "    versioning-strategy:"
+    return header("compat dependabot", matrix) + text.replace(key, STRATEGY_NOTE + key, 1)
 
 
 def pr_paths(matrix: Matrix) -> list[str]:
@@ -409,6 +421,18 @@ def _update_job(matrix: Matrix, python: str, results: str) -> dict:
     steps = [
         *_steps_setup(matrix, python),
         {
+            # What the daily release monitor verified (its results and uv's downloads, the
+            # same paths as its cache), for the pull request's list of releases; the week's
+            # results, collected next, are newer.
+            "name": "Restore the release monitor's verdicts",
+            "uses": CACHE_RESTORE,
+            "with": {
+                "path": f"~/.cache/uv\n{results}\n",
+                "key": "compat-upstream-${{ github.run_id }}",
+                "restore-keys": "compat-upstream-",
+            },
+        },
+        {
             "name": "Collect the results",
             "uses": DOWNLOAD,
             "with": {"pattern": "compat-*", "path": results, "merge-multiple": True},
@@ -448,17 +472,35 @@ def _update_job(matrix: Matrix, python: str, results: str) -> dict:
 
 
 def upstream_workflow(matrix: Matrix) -> str:
-    """The daily release monitor: ``compat upstream --days 1 --create-issues``."""
+    """The daily release monitor: ``compat upstream --days 1 --verify --create-issues`` — each
+    new release's cells run (every Python of the matrix set up, uv's downloads and the
+    results of earlier runs restored for reuse) before an alert is filed."""
     layout = Layout.of(matrix)
+    python = tool_python(matrix)
+    pythons = [p for p in _pythons(matrix) if p != python] + [python]  # the last is the default
+    results = layout.path(matrix.settings.results_dir)
+    cell_minutes = math.ceil(matrix.settings.timeout / 60)
+    steps = _steps_setup(matrix, python)
+    steps[1] = {"uses": SETUP_PYTHON, "with": {"python-version": "\n".join(pythons) + "\n"}}
     job = {
         "runs-on": "ubuntu-latest",
-        "timeout-minutes": 15,
+        "timeout-minutes": 15 + 3 * cell_minutes,  # a release's cells, then a short bisect
         "steps": [
-            *_steps_setup(matrix, tool_python(matrix)),
+            *steps,
+            {
+                # A release verified yesterday is not run again today: its verdict is reused.
+                "name": "Restore earlier verdicts and uv's downloads",
+                "uses": CACHE,
+                "with": {
+                    "path": f"~/.cache/uv\n{results}\n",
+                    "key": "compat-upstream-${{ github.run_id }}",
+                    "restore-keys": "compat-upstream-",
+                },
+            },
             {
                 "name": "Check upstream releases",
                 "env": {"GITHUB_TOKEN": "${{ secrets.GITHUB_TOKEN }}"},
-                "run": "compat upstream --days 1 --create-issues",
+                "run": "compat upstream --days 1 --verify --create-issues",
             },
         ],
     }

@@ -1,6 +1,7 @@
 """A local fake of the GitHub REST API for tests: releases, issues, comments, search, pulls.
 
-Served by a threaded ``http.server`` on 127.0.0.1. Lists are paginated with
+Served by a threaded ``http.server`` on 127.0.0.1. Issues can be edited (PATCH: state,
+labels, title, body). Lists are paginated with
 ``per_page`` / ``page`` and ``Link: <…>; rel="next"`` headers like GitHub's.
 Switches: ``rate_limit_once`` answers the next request 403 with
 ``X-RateLimit-Remaining: 0``; ``fail_5xx = N`` answers the next N requests 502;
@@ -198,6 +199,9 @@ class FakeGitHub:
         match = re.fullmatch(r"/repos/([^/]+/[^/]+)(?:/pulls(?:/(\d+))?)?", path)
         if match:
             return self._pulls(method, path, match.group(1), match.group(2), query, body)
+        match = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)", path)
+        if match:
+            return self._edit_issue(method, match.group(1), int(match.group(2)), body)
         match = re.fullmatch(r"/repos/([^/]+/[^/]+)/(releases|issues)(?:/(\d+)/comments)?", path)
         if not match:
             return 404, {"message": "Not Found"}, {}
@@ -283,6 +287,21 @@ class FakeGitHub:
             if "base" in (body or {}):
                 pull["base"] = {"ref": body["base"]}
         return 200, pull, {}
+
+    def _edit_issue(self, method: str, repo: str, number: int, body: dict | None):
+        """GET or PATCH one issue: title, body, state (+ state_reason), labels (names)."""
+        issue = next((i for i in self.issues.get(repo, []) if i["number"] == number), None)
+        if issue is None:
+            return 404, {"message": "Not Found"}, {}
+        if method == "PATCH":
+            for key in ("title", "body", "state", "state_reason"):
+                if key in (body or {}):
+                    issue[key] = body[key]
+            if "labels" in (body or {}):
+                issue["labels"] = [{"name": name} for name in body["labels"]]
+        elif method != "GET":
+            return 405, {"message": "Method Not Allowed"}, {}
+        return 200, issue, {}
 
     def _create(self, repo: str, body: dict) -> dict:
         return self.add_issue(repo, body["title"], body.get("body", ""), body.get("labels", []))

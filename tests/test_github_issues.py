@@ -384,3 +384,29 @@ def test_an_open_high_alert_is_the_next_breaking_change(fake: FakeGitHub, tmp_pa
     upcoming = module.split("Next Breaking Change:")[1]
     assert "2.0.0" in upcoming and "new major version" in upcoming
     assert "1.1.0" not in upcoming  # older than what the matrix already tested
+
+
+def test_a_changed_verdict_comments_and_moves_the_priority_label(fake: FakeGitHub):
+    """A verified alert updates the open one (an unverified `priority:high` here): a comment,
+    the priority label replaced, the maintainers' own labels kept; the same verdict again
+    (its key in the last comment) writes nothing."""
+    fake.add_issue(
+        REPO, "[Release Alert] acme 2.0.0", "old", labels=["release-alert", "acme",
+        "priority:high", "triaged"],
+    )  # fmt: skip
+    draft = Draft(
+        "[Release Alert] acme 2.0.0",
+        "fails\n<!-- compat-alert: k1 -->\n",
+        ("release-alert", "acme", "P0"),
+        key="k1",
+    )
+    [outcome] = file_issues(client(fake), REPO, [draft])
+    assert outcome.action == "commented"
+    labels = [label["name"] for label in fake.issues[REPO][0]["labels"]]
+    assert labels == ["release-alert", "acme", "triaged", "P0"]
+    again = Draft(
+        draft.title, "fails, said otherwise\n<!-- compat-alert: k1 -->\n", draft.labels, "k1"
+    )
+    writes = len(fake.writes())
+    assert file_issues(client(fake), REPO, [again])[0].action == "unchanged"
+    assert len(fake.writes()) == writes

@@ -242,7 +242,7 @@ def test_the_command(fake: FakeGitHub, clone: Path, monkeypatch, capsys):
     parser = argparse.ArgumentParser()
     parser.add_argument("--config")
     pullrequest.add_arguments(parser)
-    args = parser.parse_args(["--config", str(clone / "compat.toml")])
+    args = parser.parse_args(["--config", str(clone / "compat.toml"), "--days", "0"])
     assert pullrequest.run(args) == 0
     out = capsys.readouterr().out
     assert out.startswith("created pull request #1 'Update compatibility matrix': https://")
@@ -313,3 +313,73 @@ def test_outside_text_in_the_body_is_inert():
     assert "- ``a`b.py``" in body
     assert pullrequest.render_body([], ["f"]).count("No verdict changed") == 1
     assert Change("a", "b", "c").text == "c"
+
+
+# -- range edits -------------------------------------------------------------------------------
+
+CAPPED = '[project]\nname = "mylib"\nversion = "1"\n# keep me\ndependencies = [\n  "acme-sdk >=1.0.0,  <1.3",   # capped\n]\n'
+
+
+def verdict(label: str, version: str, in_range: bool = True) -> dict:
+    from compat.results import Result, Status
+
+    return Result(
+        session=f"compat-acme-{label}-3.11", integration="acme", label=label,
+        package="acme-sdk", requested=version, python="3.11.7", status=Status.PASSED,
+        installed=version, started="2026-11-30T00:00:00Z", in_declared_range=in_range,
+    ).to_dict(public=True)  # fmt: skip
+
+
+def test_range_edits_come_in_a_commit_of_their_own(
+    fake: FakeGitHub, clone: Path, monkeypatch, capsys
+):
+    monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
+    (clone / "pyproject.toml").write_text(CAPPED)
+    config = clone / "compat.toml"
+    config.write_text(
+        '[integrations.acme]\npackage = "acme-sdk"\nfile = "mylib/acme.py"\n\n'
+        '[settings]\npython = ["3.11"]\ntests = ["tests"]\n'
+    )
+    (clone / DOCS_JSON).write_text(json.dumps(docs([verdict("min", "1.0.0")])))
+    git(clone, "add", ".")
+    git(clone, "-c", "user.name=M", "-c", "user.email=m@example.org", "commit", "-qm", "cap")
+    main = git(clone, "rev-parse", "HEAD")
+    # the weekly run: 1.3.1 and 1.4.0, beyond the cap, pass
+    cells = [
+        verdict("min", "1.0.0"),
+        verdict("1.3", "1.3.1", False),
+        verdict("latest", "1.4.0", False),
+    ]
+    (clone / DOCS_JSON).write_text(json.dumps(docs(cells)))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config")
+    parser.add_argument("--offline", action="store_true")
+    pullrequest.add_arguments(parser)
+    args = parser.parse_args(["--config", str(config), "--offline", "--days", "0"])
+    assert pullrequest.run(args) == 0
+    assert "acme: <1.3 → <1.5 (cap-lift)" in capsys.readouterr().out
+
+    tip = origin_branch(clone)
+    git(clone, "fetch", "-q", "origin", BRANCH)
+    assert git(clone, "log", "--format=%s", f"{main}..{tip}").splitlines() == [
+        "Update the declared ranges from the compatibility verdicts",
+        "Update compatibility matrix",
+    ]
+    assert git(clone, "diff-tree", "-r", "--name-only", "--no-commit-id", tip) == "pyproject.toml"
+    edited = subprocess.run(["git", "show", f"{tip}:pyproject.toml"], cwd=clone,
+                            capture_output=True, text=True).stdout  # fmt: skip
+    assert edited == CAPPED.replace("<1.3", "<1.5")  # byte for byte, comments kept
+    assert (clone / "pyproject.toml").read_text() == CAPPED  # the checkout is untouched
+    (pull,) = fake.pulls[REPO]
+    assert "**acme**: lift the cap of `acme-sdk`: `<1.3` → `<1.5`" in pull["body"]
+    assert (
+        "| version | 3.11 |\n|---|---|\n| 1.3.1 | ✅ passed |\n| 1.4.0 | ✅ passed |"
+        in pull["body"]
+    )
+
+    # range-updates = false: the same run proposes no edit
+    config.write_text(config.read_text() + "range-updates = false\n")
+    args = parser.parse_args(["--config", str(config), "--offline", "--days", "0", "--dry-run"])
+    assert pullrequest.run(args) == 0
+    out = capsys.readouterr().out
+    assert "cap-lift" not in out and "Declared ranges" not in out

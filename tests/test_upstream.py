@@ -433,6 +433,11 @@ def test_upstream_verbose_json_and_window(project: Path, capsys):
         "high": 1,
         "medium": 0,
         "low": 0,
+        "P0": 0,
+        "P1": 0,
+        "P2": 0,
+        "passing": 0,
+        "unverified": 1,
         "already_tested": 0,
         "integrations": 1,
         "integrations_with_releases": 1,
@@ -518,14 +523,18 @@ def test_upstream_creates_release_alerts_once(project: Path, fake_github, monkey
         "priority:high",
     ]
     assert "* **client:** `Client.fetch()` now returns" in issue["body"]
+    assert "**Unverified**: scored from the release notes and the API diff" in issue["body"]
     assert (
         "nox -s compat-acme-latest" in issue["body"]
         and 'uv pip install "acme-sdk==2.0.0"' in issue["body"]
     )
     assert "created       [Release Alert] acme 2.0.0 #1" in out
     writes = len(fake_github.writes())
-    code, out, _ = run_cli(capsys, "upstream", "--config", str(project), "--create-issues")
+    code, out, _ = run_cli(
+        capsys, "upstream", "--config", str(project), "--create-issues", "--no-verify"
+    )
     assert "unchanged     [Release Alert] acme 2.0.0 #1" in out
+    assert "Unverified: scored from release notes and static checks alone" in out
     assert len(fake_github.writes()) == writes  # nothing changed: nothing written
 
 

@@ -277,3 +277,25 @@ def test_release_notes_cannot_drive_the_terminal(tmp_path, index_server, fake_gi
     code, out, err = run_cli(capsys, "upstream", "--config", str(config), "-v")
     assert "`Client` gone" in out
     assert "\x1b" not in out + err and "\x07" not in out
+
+
+def test_notes_of_tested_releases_only_inform(tmp_path, index_server, fake_github, capsys):
+    """Releases the matrix passed get their notes scored (for the weekly pull request); when
+    GitHub is down, that is a warning, not a failed check."""
+    index_server.add(
+        Release("acme-sdk", "1.0.0", upload_time=OLD),
+        Release("acme-sdk", "1.1.0", upload_time=ago(1)),
+    )
+    notes = "## Breaking changes\n- `Client.send` is gone\n"
+    fake_github.add_release("acme/acme-sdk", "v1.1.0", notes, published_at=ago(1))
+    config = write_project(tmp_path, index_server, ACME)
+    store(tmp_path / ".compat/results", "latest", "1.1.0", Status.PASSED)
+    code, out, _ = run_cli(capsys, "upstream", "--config", str(config), "--json")
+    [acme] = json.loads(out)["integrations"]
+    assert code == 0 and acme["releases"] == []
+    [signal] = acme["already_tested"][0]["signals"]
+    assert signal["reason"].startswith('"Breaking changes" section')
+    fake_github.fail_5xx = 100
+    code, out, _ = run_cli(capsys, "upstream", "--config", str(config))
+    assert code == 0, out
+    assert "warning: release notes of acme/acme-sdk: GitHub answered 502" in out

@@ -163,6 +163,10 @@ def test_dependabot_groups_cover_every_integration(project, capsys):
         "timezone": "UTC",
     }
     assert pip["labels"] == ["dependencies"]
+    # a library's ranges: Dependabot never raises a floor because something newer exists
+    assert pip["versioning-strategy"] == "increase-if-necessary"
+    text = (project / workflows.DEPENDABOT).read_text()
+    assert "# increase-if-necessary suits a library" in text
     assert pip["groups"] == {
         "crewai": {"patterns": ["crewai", "crewai-tools", "httpx", "crewai*"]},
         "openai": {"patterns": ["openai", "openai*"]},
@@ -294,6 +298,12 @@ def test_update_job_opens_the_pull_request_with_least_permissions(project):
         "update",
     ]
     assert jobs["report"]["permissions"] == {"contents": "read", "issues": "write"}
+    # the releases the daily monitor verified reach the pull request: its cache, same paths
+    daily = parse((project / workflows.UPSTREAM_WORKFLOW).read_text())["jobs"]
+    saved = next(s for j in daily.values() for s in j["steps"] if s.get("uses") == workflows.CACHE)
+    restored = next(s for s in jobs["update"]["steps"] if s.get("uses") == workflows.CACHE_RESTORE)
+    assert restored["with"]["path"] == saved["with"]["path"]
+    assert restored["with"]["restore-keys"] == "compat-upstream-"
     update = jobs["update"]
     assert update["permissions"] == {"contents": "write", "pull-requests": "write"}
     assert update["needs"] == ["plan", "cell"]
@@ -359,8 +369,14 @@ def test_upstream_workflow_and_issue_template(project, capsys):
     assert data["on"] == {"schedule": [{"cron": "0 8 * * *"}], "workflow_dispatch": {}}
     assert data["permissions"] == {"contents": "read", "issues": "write"}
     (job,) = data["jobs"].values()
-    assert job["steps"][-1]["run"] == "compat upstream --days 1 --create-issues"
+    assert job["steps"][-1]["run"] == "compat upstream --days 1 --verify --create-issues"
     assert job["steps"][-1]["env"] == {"GITHUB_TOKEN": "${{ secrets.GITHUB_TOKEN }}"}
+    # the cells of a release run on every Python of the matrix (the tool's one last: default)
+    assert job["steps"][1]["with"]["python-version"] == "3.9\n3.11\n3.12\n"
+    assert job["timeout-minutes"] == 15 + 3 * 17  # the cells' own timeout (1000 s) and more
+    cache = job["steps"][3]["with"]
+    assert cache["path"] == "~/.cache/uv\nout/results\n"
+    assert cache["restore-keys"] == "compat-upstream-"
 
     template = (project / workflows.ISSUE_TEMPLATE).read_text()
     _, front, body = template.split("---\n", 2)

@@ -4,27 +4,32 @@ Per integration: the releases uploaded in the window; those the matrix already t
 passed are set aside (not news); for the others, the GitHub release notes, the index's own
 signals (version jump, requires-python, yanked), the matrix's verdict when it has one, and the
 targeted API diff of what the project uses. Errors are recorded, never raised; once GitHub
-cannot be reached, every release says so and scoring goes on without notes.
+cannot be reached, every release says so and scoring goes on without notes. The notes of
+releases already tested are scored too (shown in the weekly pull request, never an alert).
+``verify_report`` then runs the cells of the news (``compat.upstream.verify``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from typing import TextIO
 
 from packaging.version import Version
 
+from compat.errors import CompatError
 from compat.github import GitHub, GitHubError, GitHubUnreachable
 from compat.index import IndexClient, IndexFailure, Project, Release
 from compat.matrix import Integration, Matrix
-from compat.results import Result
+from compat.results import Loaded, Result
 from compat.upstream import timeline
 from compat.upstream.api import api_trace, used_names
 from compat.upstream.model import IntegrationCheck, ReleaseCheck, TestedRelease, UpstreamReport
 from compat.upstream.notes import release_notes
 from compat.upstream.repo import find_repo
-from compat.upstream.score import Signal, score_release
+from compat.upstream.score import Score, Signal, score_release
+from compat.upstream.verify import verify
 from compat.uses import integration_files
 
 
@@ -57,6 +62,47 @@ def check_upstream(
     return UpstreamReport(days, options.now - timedelta(days=days), checks)
 
 
+def verify_report(
+    matrix: Matrix,
+    client: IndexClient,
+    report: UpstreamReport,
+    known: Loaded,
+    *,
+    recheck: dict[str, list[Version]] | None = None,
+    stream: TextIO | None = None,
+) -> None:
+    """Run the cells of every new release of ``report`` (and ``recheck``: the versions of
+    open alerts, by integration) and attach the evidence; ``known`` is the merged store and
+    gets the new results. When no plan can be made, every integration says so and stays
+    unverified."""
+    wanted: dict[str, list[Version]] = {}
+    for check in report.checks:
+        versions = [r.version for r in check.releases]
+        versions += (recheck or {}).get(check.integration.name, [])
+        if versions:
+            wanted[check.integration.name] = versions
+    report.verified = True
+    if not wanted:
+        return
+    try:
+        found = verify(matrix, client, wanted, known, stream=stream)
+    except CompatError as exc:
+        for check in report.checks:
+            if check.integration.name in wanted:
+                check.errors.append(f"could not run the cells (unverified): {exc}")
+        return
+    for check in report.checks:
+        evidence = found.get(check.integration.name, {})
+        for release in check.releases:
+            release.evidence = evidence.get(release.version)
+        news = {r.version for r in check.releases}
+        for version in sorted(set(evidence) - news):
+            check.releases.append(
+                ReleaseCheck(version, None, Score("low"), evidence=evidence[version], recheck=True)
+            )
+        check.releases.sort(key=lambda r: r.version)
+
+
 def check_integration(
     matrix: Matrix, integ: Integration, client: IndexClient, github: GitHub, options: Options
 ) -> IntegrationCheck:
@@ -69,14 +115,24 @@ def check_integration(
     verdicts = timeline.verdicts(options.results, integ)
     result.newest_tested = timeline.newest_tested(verdicts)
     news = _news(result, project, verdicts, options, matrix.settings.prereleases)
-    if not news:
-        return result  # nothing new: no GitHub request, no download
+    if not news and not result.already_tested:
+        return result  # nothing in the window: no GitHub request, no download
 
-    files, missing = integration_files(matrix, integ.package)
-    result.warnings += missing
+    before = len(result.errors)
     _find_repo(result, client, project)
-    notes, notes_problem = _notes(result, github, news)
-    used = used_names(client, integ.package, news[-1].version, files)
+    tested = [project.release(t.version) for t in result.already_tested]
+    notes, notes_problem = _notes(result, github, [*news, *(r for r in tested if r)])
+    if not news:  # the notes of tested releases only inform: missing them is no failure
+        result.warnings += result.errors[before:]
+        del result.errors[before:]
+    files, missing = integration_files(matrix, integ.package) if news else ([], [])
+    result.warnings += missing
+    used = used_names(client, integ.package, news[-1].version, files) if news else None
+    for index, known in enumerate(result.already_tested):
+        release = project.release(known.version)
+        if release is not None:
+            score = _score(integ, project, release, notes, used)
+            result.already_tested[index] = replace(known, signals=score.signals)
     for release in news:
         previous = timeline.previous_release(project, release)
         baseline = timeline.newest_passing(verdicts, release.version) or (
@@ -95,23 +151,11 @@ def check_integration(
             *_tested_signals(result.newest_tested, release.version),
             *([] if gh else [Signal("low", _no_notes(result.repo, notes_problem))]),
         ]
-        score = score_release(
-            release.version,
-            previous=previous.version if previous else None,
-            notes=gh.get("body") or None,
-            requires_python=release.requires_python,
-            previous_requires_python=previous.requires_python if previous else None,
-            yanked=timeline.yank_reason(release),
-            pinned=timeline.pinned(integ, release.version),
-            pythons=integ.python,
-            used=used,
-            extra=signals,
-        )
         result.releases.append(
             ReleaseCheck(
                 version=release.version,
                 uploaded=release.upload_time,
-                score=score,
+                score=_score(integ, project, release, notes, used, signals),
                 url=gh.get("html_url"),
                 tag=gh.get("tag_name"),
                 notes=gh.get("body"),
@@ -121,6 +165,30 @@ def check_integration(
             )
         )
     return result
+
+
+def _score(
+    integ: Integration,
+    project: Project,
+    release: Release,
+    notes: dict[Version, dict],
+    used: frozenset[str] | None,
+    extra: Iterable[Signal] = (),
+) -> Score:
+    """The breaking-change score of ``release``: its notes, the index's signals, ``extra``."""
+    previous = timeline.previous_release(project, release)
+    return score_release(
+        release.version,
+        previous=previous.version if previous else None,
+        notes=(notes.get(release.version) or {}).get("body") or None,
+        requires_python=release.requires_python,
+        previous_requires_python=previous.requires_python if previous else None,
+        yanked=timeline.yank_reason(release),
+        pinned=timeline.pinned(integ, release.version),
+        pythons=integ.python,
+        used=used,
+        extra=extra,
+    )
 
 
 def _news(

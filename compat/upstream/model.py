@@ -9,7 +9,10 @@ from packaging.version import Version
 
 from compat.matrix import Integration
 from compat.upstream.api import ApiTrace
-from compat.upstream.score import LEVELS, Score
+from compat.upstream.score import LEVELS, Score, Signal
+from compat.upstream.verify import Evidence
+
+PRIORITIES = ("P0", "P1", "P2")
 
 
 @dataclass
@@ -25,10 +28,22 @@ class ReleaseCheck:
     previous: Version | None = None
     api: ApiTrace | None = None
     verdict: str | None = None  # the matrix's worst verdict for it, when it was tested
+    evidence: Evidence | None = None  # its cells, run by ``--verify``
+    recheck: bool = False  # not news: the version of an open alert, verified again
 
     @property
     def level(self) -> str:
         return self.score.level
+
+    @property
+    def verified(self) -> bool:
+        """Its cells were run and at least one was judged: the evidence decides, not the notes."""
+        return self.evidence is not None and self.evidence.verified
+
+    @property
+    def priority(self) -> str | None:
+        """The alert the evidence justifies (P0, P1, P2), or None."""
+        return self.evidence.priority(self.version, self.api) if self.evidence else None
 
     def to_dict(self) -> dict:
         return {
@@ -42,7 +57,16 @@ class ReleaseCheck:
             "previous": str(self.previous) if self.previous else None,
             "api_diff": self.api.to_dict() if self.api else None,
             "verdict": self.verdict,
+            "verified": self.evidence.to_dict() if self.evidence else None,
+            "priority": self.priority,
+            "recheck": self.recheck,
         }
+
+
+def resolves(alerted: Version, passing: Version) -> bool:
+    """Whether a pass of ``passing`` ends an alert about ``alerted``: the same or a later
+    release (a prerelease passing ends only a prerelease's alert)."""
+    return alerted <= passing and (alerted.is_prerelease or not passing.is_prerelease)
 
 
 @dataclass(frozen=True)
@@ -52,12 +76,14 @@ class TestedRelease:
     version: Version
     uploaded: datetime | None
     verdict: str
+    signals: tuple[Signal, ...] = ()  # what its notes and the index say: shown, never an alert
 
     def to_dict(self) -> dict:
         return {
             "version": str(self.version),
             "uploaded": self.uploaded.isoformat() if self.uploaded else None,
             "verdict": self.verdict,
+            "signals": [s.to_dict() for s in self.signals],
         }
 
 
@@ -71,6 +97,15 @@ class IntegrationCheck:
     already_tested: list[TestedRelease] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # what could not be checked
     warnings: list[str] = field(default_factory=list)  # worth fixing, changes no verdict
+
+    def breaking(self) -> list[ReleaseCheck]:
+        """Verified red releases (P0, P1) that no later passing release of this run ends."""
+        passing = [r.version for r in self.releases if r.verified and r.priority is None]
+        return [
+            r
+            for r in self.releases
+            if r.priority in ("P0", "P1") and not any(resolves(r.version, p) for p in passing)
+        ]
 
     def to_dict(self) -> dict:
         return {
@@ -91,10 +126,17 @@ class UpstreamReport:
     days: int
     since: datetime
     checks: list[IntegrationCheck]
+    verified: bool = False  # ``--verify``: the cells of each new release were run
+    problems: list[str] = field(default_factory=list)  # not about one integration
+
+    @property
+    def unjudged(self) -> list[ReleaseCheck]:
+        """Verified releases with cells that could not be judged (``error``)."""
+        return [r for r in self.releases if r.evidence is not None and r.evidence.errors]
 
     @property
     def releases(self) -> list[ReleaseCheck]:
-        """The new releases (those already tested and passing are not news)."""
+        """The new releases (those already tested and passing are not news) and rechecks."""
         return [r for c in self.checks for r in c.releases]
 
     @property
@@ -107,7 +149,8 @@ class UpstreamReport:
 
     @property
     def errors(self) -> list[str]:
-        return [f"{c.integration.name}: {e}" for c in self.checks for e in c.errors]
+        own = [f"{c.integration.name}: {e}" for c in self.checks for e in c.errors]
+        return [*self.problems, *own]
 
     @property
     def incomplete(self) -> list[IntegrationCheck]:
@@ -115,22 +158,33 @@ class UpstreamReport:
         return [c for c in self.checks if c.errors]
 
     def count(self, level: str) -> int:
-        return sum(1 for r in self.releases if r.level == level)
+        return sum(1 for r in self.releases if r.level == level and not r.recheck)
+
+    def count_priority(self, priority: str | None) -> int:
+        return sum(1 for r in self.releases if r.verified and r.priority == priority)
 
     @property
     def exit_code(self) -> int:
-        """2 when something could not be checked, else 1 when any release is ``high``, else 0."""
-        if self.errors:
+        """2 when something could not be checked (a cell not judged included); else 1 when a
+        verified release is red (P0, P1) and no later one passes, or an unverified one scores
+        ``high``; else 0."""
+        if self.errors or self.unjudged:
             return 2
-        return 1 if self.count("high") else 0
+        if any(c.breaking() for c in self.checks):
+            return 1
+        return 1 if any(r.level == "high" and not r.verified for r in self.releases) else 0
 
     def to_dict(self) -> dict:
         return {
             "days": self.days,
             "since": self.since.isoformat(),
+            "verified": self.verified,
             "integrations": [c.to_dict() for c in self.checks],
             "summary": {
-                "releases": len(self.releases),
+                "releases": len([r for r in self.releases if not r.recheck]),
+                **{p: self.count_priority(p) for p in PRIORITIES},
+                "passing": sum(1 for r in self.releases if r.verified and r.priority is None),
+                "unverified": sum(1 for r in self.releases if not r.verified),
                 **{level: self.count(level) for level in reversed(LEVELS)},
                 "already_tested": len(self.already_tested),
                 "integrations": len(self.checks),
