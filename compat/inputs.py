@@ -377,14 +377,14 @@ def current(paths: Paths, name: str) -> str:
 
 
 def _listing(folder: Path, *, modules: bool) -> str:
+    """The names in ``folder``, those of the machine's tooling aside (virtualenvs, tool
+    state, caches): they differ from one checkout to the next and are no project content."""
     try:
         with os.scandir(folder) as found:
             names = sorted(
                 entry.name
                 for entry in found
-                if entry.name not in _IGNORED_PARTS
-                and not entry.name.endswith(".pyc")
-                and (not modules or _module_like(entry))
+                if not _tooling(entry) and (not modules or _module_like(entry))
             )
     except FileNotFoundError:
         return ABSENT
@@ -393,14 +393,19 @@ def _listing(folder: Path, *, modules: bool) -> str:
     return digest_of(names)
 
 
+def _tooling(entry: os.DirEntry) -> bool:
+    name = entry.name
+    if name in _TREE_SKIP or name.endswith((".pyc", ".egg-info")):
+        return True
+    return entry.is_dir() and os.path.isfile(os.path.join(entry.path, "pyvenv.cfg"))
+
+
 def _module_like(entry: os.DirEntry) -> bool:
     """A name the import system or ``importlib.metadata`` could find in a folder on
     ``sys.path``: modules, packages, distributions."""
     name = entry.name
     if name.endswith((".dist-info", ".egg-link", ".pth")):
         return True
-    if name.endswith(".egg-info"):  # a project's own metadata from `pip install -e`
-        return False
     if not entry.is_dir():
         return name.endswith(_MODULE_SUFFIXES)
     try:  # a package, or a namespace package with modules (not a folder of docs or data)

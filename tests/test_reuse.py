@@ -422,3 +422,19 @@ def test_ci_plans_jobs_only_for_the_cells_that_must_run(index, tmp_path, capsys)
     config.write_text(config.read_text().replace("audit = 0", "audit = 1"))
     sessions, why = planned()
     assert len(sessions) == 1 and f"{sessions[0]}: audit" in why
+
+
+def test_tooling_in_a_listed_folder_is_not_an_input(index, tmp_path) -> None:
+    """Code that lists the project (old crewai does) sees another checkout's virtualenvs and
+    tool state: they are the machine's, not the project's."""
+    lists = "import os\n\ndef test_acme():\n    assert 'tests' in os.listdir('.')\n"
+    root = project(tmp_path / "p", index, tests={"tests/test_acme.py": lists})
+
+    def change() -> None:
+        write(root / ".ci-venv/pyvenv.cfg", "home = /usr/bin\n")  # any virtualenv
+        write(root / ".nox/x/y", "")
+        write(root / "mylib.egg-info/PKG-INFO", "")
+
+    assert verdicts(root, change) == ((Status.PASSED, False), (Status.PASSED, True))
+    write(root / "data.csv", "a")  # project content
+    assert not latest(root).reused
