@@ -377,8 +377,9 @@ def current(paths: Paths, name: str) -> str:
 
 
 def _listing(folder: Path, *, modules: bool) -> str:
-    """The names in ``folder``, those of the machine's tooling aside (virtualenvs, tool
-    state, caches): they differ from one checkout to the next and are no project content."""
+    """The names in ``folder``, those of the machine aside (virtualenvs, tool state, caches,
+    whatever git ignores): they differ from one checkout to the next and are no project
+    content."""
     try:
         with os.scandir(folder) as found:
             names = sorted(
@@ -390,7 +391,26 @@ def _listing(folder: Path, *, modules: bool) -> str:
         return ABSENT
     except OSError:
         return "unreadable"
-    return digest_of(names)
+    ignored = _git_ignored(str(folder), tuple(names))
+    return digest_of([n for n in names if n not in ignored])
+
+
+@functools.lru_cache(maxsize=1024)
+def _git_ignored(folder: str, names: tuple[str, ...]) -> frozenset[str]:
+    """The ``names`` in ``folder`` that git ignores (caches, build output, local tools: a
+    fresh clone has none of them); none outside a repository."""
+    if not names:
+        return frozenset()
+    try:
+        out = subprocess.run(
+            ["git", "-C", folder, "check-ignore", "--stdin", "-z"],
+            input="\0".join(names).encode("utf-8", "surrogateescape"),
+            capture_output=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    return frozenset(out.stdout.decode("utf-8", "surrogateescape").split("\0")) - {""}
 
 
 def _tooling(entry: os.DirEntry) -> bool:

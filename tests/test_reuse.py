@@ -429,8 +429,11 @@ def test_tooling_in_a_listed_folder_is_not_an_input(index, tmp_path) -> None:
     tool state: they are the machine's, not the project's."""
     lists = "import os\n\ndef test_acme():\n    assert 'tests' in os.listdir('.')\n"
     root = project(tmp_path / "p", index, tests={"tests/test_acme.py": lists})
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    write(root / ".gitignore", ".ruff_cache/\n")
 
     def change() -> None:
+        write(root / ".ruff_cache/x", "")  # what git ignores: a fresh clone has none of it
         write(root / ".ci-venv/pyvenv.cfg", "home = /usr/bin\n")  # any virtualenv
         write(root / ".nox/x/y", "")
         write(root / "mylib.egg-info/PKG-INFO", "")
