@@ -288,6 +288,8 @@ class Paths:
             return Path(os.path.relpath(path, self.root)).as_posix()
         if self.home in path.parents:
             return "~/" + path.relative_to(self.home).as_posix()
+        if path.parts[1:2] in (("etc",), ("usr",)):
+            return None  # the operating system's files: the machine, not the project
         return path.as_posix()
 
     def absolute(self, shown: str) -> Path:

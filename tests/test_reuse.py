@@ -427,7 +427,10 @@ def test_ci_plans_jobs_only_for_the_cells_that_must_run(index, tmp_path, capsys)
 def test_tooling_in_a_listed_folder_is_not_an_input(index, tmp_path) -> None:
     """Code that lists the project (old crewai does) sees another checkout's virtualenvs and
     tool state: they are the machine's, not the project's."""
-    lists = "import os\n\ndef test_acme():\n    assert 'tests' in os.listdir('.')\n"
+    lists = (
+        "import mimetypes, os\n\ndef test_acme():\n    mimetypes.init()  # reads /etc/mime.types\n"
+        "    assert 'tests' in os.listdir('.')\n"
+    )
     root = project(tmp_path / "p", index, tests={"tests/test_acme.py": lists})
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     write(root / ".gitignore", ".ruff_cache/\n")
@@ -439,5 +442,6 @@ def test_tooling_in_a_listed_folder_is_not_an_input(index, tmp_path) -> None:
         write(root / "mylib.egg-info/PKG-INFO", "")
 
     assert verdicts(root, change) == ((Status.PASSED, False), (Status.PASSED, True))
+    assert not [name for name in latest(root).inputs if name.startswith("/")]  # nor the OS
     write(root / "data.csv", "a")  # project content
     assert not latest(root).reused
