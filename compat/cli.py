@@ -27,13 +27,15 @@ from compat.text import safe
 from compat.upstream import command as upstream_cmd
 
 
-def positive_int(text: str) -> int:
+def positive_int(text: str, least: int = 1) -> int:
+    """An integer of at least ``least`` (argparse's ``type``)."""
+    what = "a positive integer" if least == 1 else f"an integer of at least {least}"
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
     return value
 
 
@@ -160,17 +162,7 @@ def _run_partial(matrix: Matrix, cells: list[Cell], pytest_args: list[str]) -> i
 
 def audit_count(text: str) -> int:
     """``--audit N`` or ``--audit all``."""
-    return 1_000_000 if text == "all" else non_negative_int(text)
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
-    return value
+    return 1_000_000 if text == "all" else positive_int(text, least=0)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

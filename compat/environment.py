@@ -895,34 +895,6 @@ def installed_version(freeze: list[str], package: str) -> str | None:
     return None
 
 
-def top_level_names(step: Step, venv: Path, distributions: list[str]) -> list[str]:
-    """The import names ``distributions`` provide in ``venv`` (for reading a failed pytest)."""
-    script = (
-        "import importlib.metadata as m, json, sys\n"
-        "def top(d):\n"
-        "    try: dist = m.distribution(d)\n"
-        "    except m.PackageNotFoundError: return []\n"
-        "    text = dist.read_text('top_level.txt')\n"
-        "    if text: return [n.strip() for n in text.split() if n.strip()]\n"
-        "    return sorted({f.parts[0][:-3] if f.parts[0].endswith('.py') else f.parts[0]\n"
-        "                   for f in dist.files or ()\n"
-        "                   if not f.parts[0].endswith(('.dist-info', '.data')) and f.parts[0] != '..'})\n"
-        "print(json.dumps(sorted({n for d in sys.argv[1:] for n in top(d)})))\n"
-    )
-    out = procs.run(
-        [str(venv_python(venv)), "-c", script, *distributions],
-        cwd=step.matrix.root,
-        env=uv_env(),
-        deadline=step.deadline,
-        doing="reading the installed packages",
-        keep_all=True,
-    )
-    try:
-        return json.loads(out.text.strip().splitlines()[-1]) if out.code == 0 else []
-    except (ValueError, IndexError):
-        return []
-
-
 def freeze(step: Step, venv: Path) -> list[str]:
     out = step.uv("pip", "freeze", "--python", str(venv_python(venv)), doing="freezing")
     return [line for line in out.text.splitlines() if line and not line.startswith(("#", "Using "))]

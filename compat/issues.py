@@ -341,17 +341,7 @@ def verified_alert(check, group: _Breakage) -> Draft:
         ]
         if answer.suspects:
             parts.append(f"It may be any of {', '.join(answer.suspects)} (untestable releases).")
-    failures = _unique((f.test, f.message) for res in results for f in res.failures)
-    if failures:
-        parts += ["", "### Failing tests", ""]
-        for test, message in failures[:20]:
-            parts.append(f"- {code(test)}")
-            if message:
-                parts.append(
-                    excerpt(message, chars=600, lines=8).replace("\n", "\n  ").join(["  ", ""])
-                )
-        if len(failures) > 20:
-            parts.append(f"- … and {len(failures) - 20} more")
+    parts += _failing_tests(results)
     unbuilt = [res for res in results if res.status.incompatible and not res.failures]
     for res in unbuilt[:3]:
         parts += ["", f"{res.python_xy} {res.status}: {code(res.message or str(res.status), 600)}"]
@@ -517,17 +507,7 @@ def _failure_draft(group: _Group) -> Draft:
         parts.append(f"- {code(r.session)}: {r.status} ({counts}){installed}")
     if first.message:
         parts += ["", f"Message: {code(first.message, 1000)}"]
-    failures = _unique((f.test, f.message) for r in results for f in r.failures)
-    if failures:
-        parts += ["", "### Failing tests", ""]
-        for test, message in failures[:20]:
-            parts.append(f"- {code(test)}")
-            if message:
-                parts.append(
-                    excerpt(message, chars=600, lines=8).replace("\n", "\n  ").join(["  ", ""])
-                )
-        if len(failures) > 20:
-            parts.append(f"- … and {len(failures) - 20} more")
+    parts += _failing_tests(results)
     deprecations = _unique(
         (d.category, d.message, d.source) for r in results for d in r.usage_deprecations
     )
@@ -536,7 +516,8 @@ def _failure_draft(group: _Group) -> Draft:
         for category, message, source in deprecations[:20]:
             parts.append(f"- {code(category)} at {code(source)}: {code(message)}")
     if first.log_tail and (
-        group.status in ("install-failed", "timeout", "wrong-version") or not failures
+        group.status in ("install-failed", "timeout", "wrong-version")
+        or not any(r.failures for r in results)
     ):
         parts += ["", "### Log tail", "", fence(first.log_tail)]
     parts += [
@@ -550,6 +531,23 @@ def _failure_draft(group: _Group) -> Draft:
         body="\n".join(parts) + "\n",
         labels=("compat", group.integration, prio),
     )
+
+
+def _failing_tests(results: list[Result]) -> list[str]:
+    """The "Failing tests" section of an issue body (empty without failures)."""
+    failures = _unique((f.test, f.message) for r in results for f in r.failures)
+    if not failures:
+        return []
+    parts = ["", "### Failing tests", ""]
+    for test, message in failures[:20]:
+        parts.append(f"- {code(test)}")
+        if message:
+            parts.append(
+                excerpt(message, chars=600, lines=8).replace("\n", "\n  ").join(["  ", ""])
+            )
+    if len(failures) > 20:
+        parts.append(f"- … and {len(failures) - 20} more")
+    return parts
 
 
 def _unique(items: Iterable[tuple]) -> list[tuple]:
