@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -108,15 +109,52 @@ def _find(python: str, cwd: Path) -> tuple[str, str] | None:
     if out.code or not lines:
         return None
     path = lines[-1].strip()
-    version = procs.run(
-        [path, "-c", "import platform; print(platform.python_version())"],
-        cwd=cwd,
-        env=uv_env(),
-        deadline=_far(),
-        doing="finding the interpreter",
-        keep_all=True,
-    )
-    return (path, version.text.strip()) if version.code == 0 else None
+    version = _known_version(path)
+    if version is None:
+        asked = procs.run(
+            [path, "-c", "import platform; print(platform.python_version())"],
+            cwd=cwd,
+            env=uv_env(),
+            deadline=_far(),
+            doing="finding the interpreter",
+            keep_all=True,
+        )
+        if asked.code:
+            return None
+        version = asked.text.strip()
+        _know_version(path, version)
+    return path, version
+
+
+def _versions_file() -> Path:
+    from compat.index import default_cache_dir
+
+    return default_cache_dir() / "pythons.json"
+
+
+def _stamp(path: str) -> str:
+    """The interpreter's file as it is now: an upgraded Python is another file."""
+    stat = Path(path).resolve().stat()
+    return f"{Path(path).resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _known_version(path: str) -> str | None:
+    """The full version of the interpreter at ``path``, remembered from an earlier run."""
+    try:
+        return json.loads(_versions_file().read_text(encoding="utf-8")).get(_stamp(path))
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _know_version(path: str, version: str) -> None:
+    from compat.fileio import write_atomic
+
+    try:
+        known = json.loads(_versions_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    with contextlib.suppress(OSError, TypeError):
+        write_atomic(_versions_file(), json.dumps({**known, _stamp(path): version}))
 
 
 def _far() -> float:
@@ -347,6 +385,14 @@ def _remember(matrix: Matrix, tag: str, request: str, pins: list[str]) -> None:
 
 @functools.cache
 def uv_version() -> str:
+    """uv's version: from the installed uv package when it is the uv used, else asked."""
+    try:
+        from uv import find_uv_bin
+
+        if find_uv_bin() == uv_binary():
+            return metadata.version("uv")
+    except (ImportError, FileNotFoundError, metadata.PackageNotFoundError):
+        pass
     out = procs.run(
         [uv_binary(), "--version"],
         cwd=Path.cwd(),
