@@ -240,6 +240,8 @@ def _missing(result: Result, missing: Missing, installed: Installed) -> None:
     """An import failed while pytest loaded the project's code, tests or plugins."""
     top, importer = missing.top, missing.importer or "?"
     importer_top = _importer_top(importer)
+    if importer_top and installed.is_project(importer_top):  # the project, as installed
+        importer = importer[_SITE_PACKAGES.search(importer).start(1) :]
     if installed.is_upstream(top):  # the upstream renamed or removed what is imported
         result.status = Status.FAILED
         result.message = (

@@ -90,6 +90,16 @@ def test_environment(matrix: Matrix, venv: Path, tmp: Path) -> dict[str, str]:
     return env
 
 
+def pytest_command(matrix: Matrix, venv: Path) -> list[str]:
+    """``python -m pytest`` when the tests import the project from the working tree; the
+    ``pytest`` script when it is installed, so the working tree is not put first on
+    ``sys.path`` and the cell tests the distribution as built."""
+    python = envs.venv_python(venv)
+    if not matrix.settings.install_project:
+        return [str(python), "-m", "pytest"]
+    return [str(python.with_name("pytest.exe" if os.name == "nt" else "pytest"))]
+
+
 @contextlib.contextmanager
 def cell_lock(matrix: Matrix, venv: Path, echo: procs.Echo | None) -> Iterator[None]:
     """One run at a time per virtualenv; a second one waits and says so."""
@@ -426,7 +436,7 @@ def _pytest(
             else "",
         )
         command = [
-            str(envs.venv_python(venv)), "-m", "pytest", "-p", "compat_pytest_plugin",
+            *pytest_command(matrix, venv), "-p", "compat_pytest_plugin",
             "-p", "no:cacheprovider", *args,
         ]  # fmt: skip
         clock = time.monotonic()

@@ -247,14 +247,12 @@ E   ModuleNotFoundError: No module named 'h11'
          "pytest 6.1.0 fails before any test runs (in `_pytest`): TypeError: required field", ""),
         (1, PYTEST_CRASH, {}, Status.FAILED, "pytest did not finish (exit code 1): TypeError", ""),
         (3, PLUGIN, {"mylib": ["mylib"]}, Status.ERROR,
-         "`<venv>/lib/python3.12/site-packages/mylib/__init__.py` (your code) imports `h11`, which is "
-         "not installed in the cell", "add the distribution that provides `h11` to your dependencies"),
+         "`mylib/__init__.py` (your code) imports `h11`, which is not installed in the cell", "add the distribution that provides `h11` to your dependencies"),
         (4, "ERROR: usage: pytest [options]\nerror: unrecognized arguments: --bogus\n", {}, Status.ERROR,
          "pytest could not run (exit code 4): error: unrecognized arguments: --bogus",
          "check `tests` (tests), `select` and your pytest configuration"),
         (4, CONFTEST, {"mylib": ["mylib"], "h11": ["h11"]}, Status.ERROR,
-         "`<venv>/lib/python3.12/site-packages/mylib/__init__.py` (your code) imports `h11`, which "
-         "h11 0.14 (installed) does not have", "h11 0.14 is installed, but without `h11`"),
+         "`mylib/__init__.py` (your code) imports `h11`, which h11 0.14 (installed) does not have", "h11 0.14 is installed, but without `h11`"),
     ],
 )  # fmt: skip
 def test_verdict_without_a_report(tmp_path, code, text, owners, status, message, hint) -> None:

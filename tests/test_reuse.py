@@ -4,6 +4,7 @@ run would give. One test per way a verdict went stale, one per needless rerun.""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -49,8 +50,14 @@ def verdicts(root: Path, change=None) -> tuple[tuple[Status, bool], tuple[Status
 
 
 def write(path: Path, text: str) -> None:
+    """An edit as a person makes it: seconds after the last one. (Python's bytecode cache
+    trusts a module's size and mtime in whole seconds: a same-size edit within the second
+    of the previous one is missed by Python itself, whoever runs the tests.)"""
+    before = path.stat().st_mtime_ns if path.exists() else 0
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+    later = max(path.stat().st_mtime_ns, before + 2_000_000_000)
+    os.utime(path, ns=(later, later))
 
 
 READS_DATA = """\
@@ -243,6 +250,15 @@ def test_sources_in_a_folder_named_build(index, tmp_path) -> None:
     root = installed(index, tmp_path, modules, USES_VALUE)
     change = lambda: write(root / "mylib/build/helper.py", "VALUE = 2\n")  # noqa: E731
     assert verdicts(root, change) == ((Status.PASSED, False), (Status.FAILED, False))
+
+
+def test_the_installed_project_is_tested_not_the_working_tree(index, tmp_path) -> None:
+    reads = "from importlib import resources\n\nVALUE = resources.read_text('mylib', 'v.txt')\n"
+    root = installed(index, tmp_path, {"mylib/__init__.py": reads}, USES_VALUE)
+    (root / "mylib/v.txt").write_text("1")  # in the tree, not in the wheel (only *.py)
+    result = latest(root)
+    assert result.status is Status.FAILED
+    assert "site-packages/mylib/v.txt" in result.failures[0].message
 
 
 # -- no needless work -----------------------------------------------------------------------
