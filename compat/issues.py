@@ -345,13 +345,7 @@ def verified_alert(check, group: _Breakage) -> Draft:
     unbuilt = [res for res in results if res.status.incompatible and not res.failures]
     for res in unbuilt[:3]:
         parts += ["", f"{res.python_xy} {res.status}: {code(res.message or str(res.status), 600)}"]
-    deprecations = _unique(
-        (d.category, d.message, d.source) for res in results for d in res.usage_deprecations
-    )
-    if deprecations:
-        parts += ["", "### Deprecated APIs your code calls", ""]
-        for category, message, source in deprecations[:20]:
-            parts.append(f"- {code(category)} at {code(source)}: {code(message)}")
+    parts += _deprecations(results)
     breakages = [b for r in releases if r.api for b in r.api.breakages]
     if breakages:
         parts += ["", "### API changes among your uses (static diff)", ""]
@@ -508,13 +502,7 @@ def _failure_draft(group: _Group) -> Draft:
     if first.message:
         parts += ["", f"Message: {code(first.message, 1000)}"]
     parts += _failing_tests(results)
-    deprecations = _unique(
-        (d.category, d.message, d.source) for r in results for d in r.usage_deprecations
-    )
-    if deprecations:
-        parts += ["", "### Deprecated APIs your code calls", ""]
-        for category, message, source in deprecations[:20]:
-            parts.append(f"- {code(category)} at {code(source)}: {code(message)}")
+    parts += _deprecations(results)
     if first.log_tail and (
         group.status in ("install-failed", "timeout", "wrong-version")
         or not any(r.failures for r in results)
@@ -547,6 +535,19 @@ def _failing_tests(results: list[Result]) -> list[str]:
             )
     if len(failures) > 20:
         parts.append(f"- … and {len(failures) - 20} more")
+    return parts
+
+
+def _deprecations(results: list[Result]) -> list[str]:
+    """The "Deprecated APIs your code calls" section of an issue body (empty without any)."""
+    deprecations = _unique(
+        (d.category, d.message, d.source) for r in results for d in r.usage_deprecations
+    )
+    if not deprecations:
+        return []
+    parts = ["", "### Deprecated APIs your code calls", ""]
+    for category, message, source in deprecations[:20]:
+        parts.append(f"- {code(category)} at {code(source)}: {code(message)}")
     return parts
 
 

@@ -266,13 +266,18 @@ def test_yanked_version_the_project_pins_is_high(tmp_path, index_server, fake_gi
     assert "yanked on the index: broken wheel; the project pins it" in out
 
 
-def test_release_notes_cannot_drive_the_terminal(tmp_path, index_server, fake_github, capsys):
+def released_yesterday(index_server, fake_github, notes: str) -> None:
+    """acme-sdk 1.1.0, published a day ago with ``notes`` (1.0.0 long before)."""
     index_server.add(
         Release("acme-sdk", "1.0.0", upload_time=OLD),
         Release("acme-sdk", "1.1.0", upload_time=ago(1)),
     )
+    fake_github.add_release("acme/acme-sdk", "v1.1.0", notes, published_at=ago(1))
+
+
+def test_release_notes_cannot_drive_the_terminal(tmp_path, index_server, fake_github, capsys):
     hostile = "## Breaking changes\n- \x1b]0;pwned\x07`Client` \x1b[2Jgone\x1b[31m\n"
-    fake_github.add_release("acme/acme-sdk", "v1.1.0", hostile, published_at=ago(1))
+    released_yesterday(index_server, fake_github, hostile)
     config = write_project(tmp_path, index_server, ACME)
     code, out, err = run_cli(capsys, "upstream", "--config", str(config), "-v")
     assert "`Client` gone" in out
@@ -282,12 +287,7 @@ def test_release_notes_cannot_drive_the_terminal(tmp_path, index_server, fake_gi
 def test_notes_of_tested_releases_only_inform(tmp_path, index_server, fake_github, capsys):
     """Releases the matrix passed get their notes scored (for the weekly pull request); when
     GitHub is down, that is a warning, not a failed check."""
-    index_server.add(
-        Release("acme-sdk", "1.0.0", upload_time=OLD),
-        Release("acme-sdk", "1.1.0", upload_time=ago(1)),
-    )
-    notes = "## Breaking changes\n- `Client.send` is gone\n"
-    fake_github.add_release("acme/acme-sdk", "v1.1.0", notes, published_at=ago(1))
+    released_yesterday(index_server, fake_github, "## Breaking changes\n- `Client.send` is gone\n")
     config = write_project(tmp_path, index_server, ACME)
     store(tmp_path / ".compat/results", "latest", "1.1.0", Status.PASSED)
     code, out, _ = run_cli(capsys, "upstream", "--config", str(config), "--json")
