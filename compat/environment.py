@@ -138,23 +138,25 @@ def _stamp(path: str) -> str:
     return f"{Path(path).resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
+def _known_versions() -> dict:
+    """The interpreters' full versions remembered from earlier runs, by ``_stamp``."""
+    try:
+        known = json.loads(_versions_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return known if isinstance(known, dict) else {}
+
+
 def _known_version(path: str) -> str | None:
     """The full version of the interpreter at ``path``, remembered from an earlier run."""
-    try:
-        return json.loads(_versions_file().read_text(encoding="utf-8")).get(_stamp(path))
-    except (OSError, ValueError, AttributeError):
-        return None
+    return _known_versions().get(_stamp(path))
 
 
 def _know_version(path: str, version: str) -> None:
     from compat.fileio import write_atomic
 
-    try:
-        known = json.loads(_versions_file().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        known = {}
-    with contextlib.suppress(OSError, TypeError):
-        write_atomic(_versions_file(), json.dumps({**known, _stamp(path): version}))
+    with contextlib.suppress(OSError):
+        write_atomic(_versions_file(), json.dumps({**_known_versions(), _stamp(path): version}))
 
 
 def _far() -> float:
